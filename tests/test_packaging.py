@@ -1,0 +1,78 @@
+"""Packaging: the lock, environment.yml and pyproject agree; the layout matches DESIGN.md."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+PIN = re.compile(r"^\s*(?:-\s+)?([A-Za-z0-9_.\-\[\]]+)==([^\s#;]+)")
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        match = PIN.match(line)
+        if match:
+            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return found
+
+
+def test_environment_yml_lists_exactly_the_lock():
+    lock, env = pins(ROOT / "requirements-lock.txt"), pins(ROOT / "environment.yml")
+    assert lock, "requirements-lock.txt has no pins"
+    missing = sorted(set(lock) - set(env))
+    extra = sorted(set(env) - set(lock))
+    changed = sorted(name for name in set(lock) & set(env) if lock[name] != env[name])
+    assert not (missing or extra or changed), (
+        f"environment.yml drifted from requirements-lock.txt: missing={missing} extra={extra} "
+        f"different versions={changed}. Regenerate environment.yml from the lock."
+    )
+
+
+def test_lock_pins_cpu_torch_and_every_direct_dependency():
+    lock = pins(ROOT / "requirements-lock.txt")
+    assert lock["torch"] == "2.13.0"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = list(project["dependencies"])
+    for extra in ("grading", "dev", "data"):
+        requirements += project["optional-dependencies"][extra]
+    for requirement in requirements:
+        if "python_version <" in requirement:
+            continue
+        name = re.split(r"[<>=!\[; ]", requirement, maxsplit=1)[0]
+        assert re.sub(r"[-_.]+", "-", name).lower() in lock, f"{name} is not pinned in the lock"
+
+
+def test_lock_has_only_exact_pins():
+    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert PIN.match(line), f"not an exact pin: {line!r}"
+
+
+def test_pyproject_ranges_are_loose_so_colab_keeps_its_torch():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        assert "==" not in requirement, f"pin {requirement!r} in the lock, not in pyproject"
+    assert project["scripts"]["autograde"] == "autograde.cli:main"
+    assert {"grading", "dev"} <= set(project["optional-dependencies"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["README.md", "environment.yml", "pyproject.toml", "Makefile", "lib/respai", "autograde",
+     "solutions", "notebooks", "tests", "benchmarks", ".ci/run"],
+)
+def test_layout(path):
+    assert (ROOT / path).exists(), f"{path} is part of the layout in DESIGN.md"
+
+
+def test_ci_runs_make_test():
+    script = (ROOT / ".ci/run").read_text()
+    assert "make test" in script
