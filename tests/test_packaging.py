@@ -66,8 +66,19 @@ def test_pyproject_ranges_are_loose_so_colab_keeps_its_torch():
 
 @pytest.mark.parametrize(
     "path",
-    ["README.md", "environment.yml", "pyproject.toml", "Makefile", "lib/respai", "autograde",
-     "solutions", "notebooks", "tests", "benchmarks", ".ci/run"],
+    [
+        "README.md",
+        "environment.yml",
+        "pyproject.toml",
+        "Makefile",
+        "lib/respai",
+        "autograde",
+        "solutions",
+        "notebooks",
+        "tests",
+        "benchmarks",
+        ".ci/run",
+    ],
 )
 def test_layout(path):
     assert (ROOT / path).exists(), f"{path} is part of the layout in DESIGN.md"

@@ -22,4 +22,6 @@ def test_every_name_in_all_exists(module_name):
     exported = getattr(module, "__all__", None)
     assert exported is not None, f"{module_name} has no __all__"
     for name in exported:
-        assert getattr(module, name, None) is not None, f"{module_name}.{name} is in __all__ but missing"
+        assert getattr(module, name, None) is not None, (
+            f"{module_name}.{name} is in __all__ but missing"
+        )

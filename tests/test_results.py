@@ -30,7 +30,9 @@ def test_record_prints_returns_and_appends_to_results_file(tmp_path, monkeypatch
     assert results.recorded()["accuracy"] == 0.86
 
 
-@pytest.mark.parametrize("name, value", [("Bad Name", 1.0), ("ok", float("nan")), ("ok", float("inf"))])
+@pytest.mark.parametrize(
+    "name, value", [("Bad Name", 1.0), ("ok", float("nan")), ("ok", float("inf"))]
+)
 def test_record_rejects_bad_names_and_values(name, value):
     with pytest.raises(ParameterValueError):
         results.record(name, value)
@@ -55,9 +57,9 @@ def test_check_claims_reports_every_kind_of_problem(tmp_path):
     "text, message",
     [
         ("", "no \\[claims"),
-        ('[claims.x]\nsmoke = [1, 0]\nfull = [0, 1]', "low <= high"),
-        ('[claims.x]\nsmoke = [0, 1]', "claims.x.full"),
-        ('[claims.Bad]\nsmoke = [0, 1]\nfull = [0, 1]', "snake_case"),
+        ("[claims.x]\nsmoke = [1, 0]\nfull = [0, 1]", "low <= high"),
+        ("[claims.x]\nsmoke = [0, 1]", "claims.x.full"),
+        ("[claims.Bad]\nsmoke = [0, 1]\nfull = [0, 1]", "snake_case"),
     ],
 )
 def test_load_claims_validates_the_table(tmp_path, text, message):

@@ -25,7 +25,9 @@ def nested(value, sensitivity, epsilon, *, rng=None):
 
 
 def test_an_honest_answer_passes_and_its_result_is_returned():
-    assert assert_not_reference(honest, mechanisms.laplace_mechanism, 0.0, 1.0, 1.0, rng=0) == honest(0.0, 1.0, 1.0, rng=0)
+    assert assert_not_reference(
+        honest, mechanisms.laplace_mechanism, 0.0, 1.0, 1.0, rng=0
+    ) == honest(0.0, 1.0, 1.0, rng=0)
 
 
 @pytest.mark.parametrize("student", [delegating, nested, mechanisms.laplace_mechanism])

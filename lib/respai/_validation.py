@@ -138,7 +138,9 @@ def check_rng(rng: object) -> np.random.Generator:
     """
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(rng, bool):
-            raise ParameterTypeError(f"`rng` must be None, an int seed or a Generator; got {rng!r}.")
+            raise ParameterTypeError(
+                f"`rng` must be None, an int seed or a Generator; got {rng!r}."
+            )
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng

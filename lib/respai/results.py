@@ -155,8 +155,12 @@ def check_claims(
             continue
         low, high = claim[mode]
         if not low <= values[name] <= high:
-            problems.append(f"{name} = {values[name]:.6g} is outside its {mode} range [{low}, {high}]")
+            problems.append(
+                f"{name} = {values[name]:.6g} is outside its {mode} range [{low}, {high}]"
+            )
     problems.extend(
-        f"{name} was recorded but is not in the claims table" for name in values if name not in table
+        f"{name} was recorded but is not in the claims table"
+        for name in values
+        if name not in table
     )
     return problems

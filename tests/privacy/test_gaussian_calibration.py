@@ -7,7 +7,11 @@ import pytest
 from scipy import optimize, stats
 
 from respai.exceptions import ParameterValueError
-from respai.privacy.mechanisms import analytic_gaussian_sigma, classical_gaussian_sigma, gaussian_delta
+from respai.privacy.mechanisms import (
+    analytic_gaussian_sigma,
+    classical_gaussian_sigma,
+    gaussian_delta,
+)
 
 EPSILONS = np.geomspace(0.05, 20.0, 9)
 DELTAS = [1e-10, 1e-8, 1e-6, 1e-4, 1e-2]
@@ -23,7 +27,9 @@ def independent_sigma(epsilon: float, delta: float, sensitivity: float) -> float
     hi = sensitivity
     while condition(hi) > 0:
         hi *= 2
-    result = optimize.root_scalar(condition, bracket=(hi / 2**60, hi), method="bisect", xtol=1e-300, rtol=1e-15)
+    result = optimize.root_scalar(
+        condition, bracket=(hi / 2**60, hi), method="bisect", xtol=1e-300, rtol=1e-15
+    )
     return result.root
 
 
@@ -49,9 +55,9 @@ def test_analytic_sigma_is_the_smallest_private_sigma(epsilon, delta):
 
 def test_analytic_sigma_monotone_in_epsilon_and_delta():
     sigmas = [analytic_gaussian_sigma(e, 1e-5) for e in EPSILONS]
-    assert all(a > b for a, b in zip(sigmas, sigmas[1:]))
+    assert all(a > b for a, b in zip(sigmas, sigmas[1:], strict=False))
     sigmas = [analytic_gaussian_sigma(1.0, d) for d in DELTAS]
-    assert all(a > b for a, b in zip(sigmas, sigmas[1:]))
+    assert all(a > b for a, b in zip(sigmas, sigmas[1:], strict=False))
 
 
 @pytest.mark.parametrize("epsilon", [0.05, 0.3, 0.9])
@@ -66,13 +72,20 @@ def test_classical_sigma_formula_and_it_is_never_tighter(epsilon):
 
 @pytest.mark.parametrize("epsilon", [1.0, 2.5])
 def test_classical_sigma_refuses_epsilon_at_least_one(epsilon):
-    with pytest.raises(ParameterValueError, match=r"`epsilon` must be < 1 .*Theorem A\.1.*analytic_gaussian_sigma"):
+    with pytest.raises(
+        ParameterValueError, match=r"`epsilon` must be < 1 .*Theorem A\.1.*analytic_gaussian_sigma"
+    ):
         classical_gaussian_sigma(epsilon, 1e-5)
 
 
 @pytest.mark.parametrize(
     "args, param",
-    [((0.0, 1e-5), "epsilon"), ((1.0, 0.0), "delta"), ((1.0, 1.0), "delta"), ((1.0, 1e-5, -1.0), "sensitivity")],
+    [
+        ((0.0, 1e-5), "epsilon"),
+        ((1.0, 0.0), "delta"),
+        ((1.0, 1.0), "delta"),
+        ((1.0, 1e-5, -1.0), "sensitivity"),
+    ],
 )
 def test_sigma_bad_input(args, param):
     for function in (analytic_gaussian_sigma, classical_gaussian_sigma):

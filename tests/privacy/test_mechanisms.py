@@ -113,7 +113,10 @@ def test_randomized_response_estimate_is_unbiased():
     rng = np.random.default_rng(2024)
     eps, n, true_prop = 0.5, 2000, 0.3
     bits = (np.arange(n) < true_prop * n).astype(int)
-    estimates = [randomized_response_estimate(randomized_response(bits, eps, rng=rng), eps) for _ in range(400)]
+    estimates = [
+        randomized_response_estimate(randomized_response(bits, eps, rng=rng), eps)
+        for _ in range(400)
+    ]
     p = randomized_response_probability(eps)
     sd_mean = math.sqrt(p * (1 - p) / (n * (2 * p - 1) ** 2) / 400)
     assert abs(np.mean(estimates) - true_prop) < 4 * sd_mean

@@ -3,11 +3,15 @@ import pytest
 
 from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.privacy.composition import sequential_composition, split_budget
-from respai.privacy.sensitivity import bounded_sum_sensitivity, clipped_mean_sensitivity, count_sensitivity
+from respai.privacy.sensitivity import (
+    bounded_sum_sensitivity,
+    clipped_mean_sensitivity,
+    count_sensitivity,
+)
 
 
 def brute_force_sensitivity(query, lower, upper, n, grid=5):
-    """Max |f(x) - f(x')| over datasets of n values on a grid in [lower, upper], one record replaced."""
+    """Max |f(x) - f(x')| over n-value datasets on a grid in [lower, upper], one record replaced."""
     values = np.linspace(lower, upper, grid)
     rng = np.random.default_rng(0)
     worst = 0.0
@@ -23,15 +27,21 @@ def brute_force_sensitivity(query, lower, upper, n, grid=5):
 
 def test_sensitivities_match_brute_force_over_neighbouring_datasets():
     lower, upper, n = -2.0, 5.0, 4
-    assert bounded_sum_sensitivity(lower, upper) == pytest.approx(brute_force_sensitivity(np.sum, lower, upper, n))
-    assert clipped_mean_sensitivity(lower, upper, n) == pytest.approx(brute_force_sensitivity(np.mean, lower, upper, n))
+    assert bounded_sum_sensitivity(lower, upper) == pytest.approx(
+        brute_force_sensitivity(np.sum, lower, upper, n)
+    )
+    assert clipped_mean_sensitivity(lower, upper, n) == pytest.approx(
+        brute_force_sensitivity(np.mean, lower, upper, n)
+    )
     count_positive = lambda x: float(np.sum(x > 0))  # noqa: E731
     assert count_sensitivity() == brute_force_sensitivity(count_positive, lower, upper, n)
 
 
 @pytest.mark.parametrize("lower, upper", [(1, 1), (2, 1), (0, float("inf")), (float("nan"), 1)])
 def test_bad_bounds(lower, upper):
-    with pytest.raises(ParameterValueError, match="`lower` and `upper` must be finite with lower < upper"):
+    with pytest.raises(
+        ParameterValueError, match="`lower` and `upper` must be finite with lower < upper"
+    ):
         bounded_sum_sensitivity(lower, upper)
 
 
@@ -51,7 +61,9 @@ def test_split_budget_sums_to_total_and_composes_back():
 
 
 def test_composition_bad_input():
-    with pytest.raises(ParameterValueError, match=r"`epsilons\[1\]` must be a finite number > 0; got -0.5"):
+    with pytest.raises(
+        ParameterValueError, match=r"`epsilons\[1\]` must be a finite number > 0; got -0.5"
+    ):
         sequential_composition([1.0, -0.5])
     with pytest.raises(ParameterValueError, match="`epsilons` must be non-empty"):
         sequential_composition([])

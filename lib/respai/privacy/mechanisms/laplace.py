@@ -45,7 +45,8 @@ def laplace_mechanism(
     .. math::
 
         M(x) = f(x) + (Z_1, \dots, Z_k), \qquad
-        Z_i \overset{\text{iid}}{\sim} \operatorname{Lap}\!\left(0, \frac{\Delta_1 f}{\varepsilon}\right),
+        Z_i \overset{\text{iid}}{\sim}
+            \operatorname{Lap}\!\left(0, \frac{\Delta_1 f}{\varepsilon}\right),
 
     where :math:`\Delta_1 f = \max_{x \sim x'} \lVert f(x) - f(x') \rVert_1` is the
     L1 sensitivity over neighbouring datasets. Each coordinate of an array
