@@ -130,9 +130,7 @@ def seed_everything(seed: int) -> None:
             f"`seed` must be a non-negative integer; got {seed!r} of type {type(seed).__name__}."
         )
     if not 0 <= seed <= _MAX_SEED:
-        raise ParameterValueError(
-            f"`seed` must be an integer in [0, 2**32 - 1]; got {seed!r}."
-        )
+        raise ParameterValueError(f"`seed` must be an integer in [0, 2**32 - 1]; got {seed!r}.")
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)

