@@ -35,7 +35,7 @@ run: $(STAMP)
 	$(BIN)/autograde grade autograde/examples/submissions --out _build/example-grades
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib autograde tests benchmarks

@@ -1,5 +1,67 @@
-"""Placeholder CLI, replaced by the real command registry."""
+"""``autograde``: the instructor's command line. Every subcommand is registered here.
+
+Usage::
+
+    autograde [--root DIR] release  [--check] [ID ...]
+    autograde [--root DIR] run      [--mode smoke|full] [--out DIR] [--workers N] [ID ...]
+    autograde [--root DIR] validate [--workers N] [ID ...]
+    autograde [--root DIR] grade    SUBMISSIONS --out DIR [--assignment ID] [--workers N]
+                                    [--cell-timeout S] [--notebook-timeout S]
+
+Exit codes: 0 everything passed; 1 a check found a failure (stale release,
+failed notebook or claim, a validation that fails, a submission that could not
+be graded); 2 usage error (unknown assignment, missing folder, bad option,
+malformed instructor file).
+
+Each subcommand is a module in :mod:`autograde.commands` with ``HELP``,
+``add_arguments(parser)`` and ``main(args, course) -> int``; the work is done
+in :mod:`autograde.core`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograde.commands import grade, release, run, validate
+from autograde.core.course import Course, find_course_root
+from autograde.core.errors import AutogradeError
+
+__all__ = ["COMMANDS", "main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+#: The one registry of subcommands: name -> module.
+COMMANDS = {"release": release, "run": run, "validate": validate, "grade": grade}
 
 
-def main(argv=None) -> int:
-    raise SystemExit("autograde: not yet implemented")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autograde",
+        description="Release, run, validate and grade the course notebooks.",
+        epilog="exit codes: 0 ok, 1 failure found, 2 usage error",
+    )
+    parser.add_argument(
+        "--root", type=Path, help="course repository (default: nearest folder with solutions/)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the subcommand, return its exit code."""
+    args = build_parser().parse_args(argv)  # argparse exits with 2 on bad usage
+    try:
+        course = Course(args.root.resolve() if args.root else find_course_root())
+        return COMMANDS[args.command].main(args, course)
+    except AutogradeError as exc:
+        print(f"autograde {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

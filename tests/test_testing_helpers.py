@@ -1,5 +1,6 @@
 """The anti-shortcut check used by hidden tests."""
 
+import importlib
 import inspect
 
 import numpy as np
@@ -55,3 +56,29 @@ def test_profile_hook_is_restored_even_when_the_student_raises():
     with pytest.raises(NotImplementedError):
         assert_not_reference(broken, mechanisms.laplace_mechanism)
     assert sys.getprofile() is None
+
+
+def test_a_pasted_copy_fails_even_when_compiled_elsewhere():
+    source = inspect.getsource(mechanisms.laplace.laplace_mechanism)
+    namespace = dict(vars(mechanisms.laplace))
+    # compiled as a notebook cell would be, without the module's __future__ flags
+    exec(compile(source.replace('"""', "'''", 2), "<ipython-input-1>", "exec"), namespace)  # noqa: S102
+    assert is_copy_of(namespace["laplace_mechanism"], mechanisms.laplace_mechanism)
+
+
+def test_a_trivial_correct_answer_is_not_a_copy():
+    from respai.privacy.sensitivity import count_sensitivity
+
+    def student_count_sensitivity():
+        return 1.0
+
+    assert not is_copy_of(student_count_sensitivity, count_sensitivity)
+    assert assert_not_reference(student_count_sensitivity, count_sensitivity) == 1.0
+
+
+def test_split_budget_copy_is_detected():
+    from respai.privacy.composition import split_budget
+
+    namespace = dict(vars(importlib.import_module("respai.privacy.composition")))
+    exec(inspect.getsource(split_budget), namespace)  # noqa: S102
+    assert is_copy_of(namespace["split_budget"], split_budget)

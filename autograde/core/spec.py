@@ -149,7 +149,9 @@ def build_spec(course: Course, assignment_id: str) -> AssignmentSpec:
             manual.append(ManualSpec(gid, _points(cell, source_path)))
         else:
             answers.append(gid)
-        anchor = gid
+        if not C.is_test(cell):
+            # Consecutive test cells share the answer cell they follow as anchor.
+            anchor = gid
     if not tests:
         raise SpecError(f"{source_path} has no autograder test cells")
     return AssignmentSpec(
@@ -158,7 +160,6 @@ def build_spec(course: Course, assignment_id: str) -> AssignmentSpec:
         answers=tuple(answers),
         manual=tuple(manual),
         files=_released_files(released_path),
-        kernel_name=source.metadata.get("kernelspec", {}).get("name", "python3"),
     )
 
 

@@ -7,8 +7,11 @@ exercise: :func:`assert_not_reference` checks both.
 
 from __future__ import annotations
 
+import ast
+import dis
 import inspect
 import sys
+import textwrap
 import types
 from collections.abc import Callable
 from typing import Any
@@ -20,22 +23,77 @@ def _code_of(function: Callable) -> types.CodeType | None:
     return getattr(inspect.unwrap(function), "__code__", None)
 
 
-def is_copy_of(candidate: Callable, reference: Callable) -> bool:
-    """True if ``candidate`` is ``reference`` or compiles to the same bytecode.
+def _body_fingerprint(function: Callable) -> str | None:
+    """AST of the function body without its docstring, or None if the source is unavailable.
 
-    A copy made with ``exec(inspect.getsource(reference))`` or by pasting the
-    library's source compiles to identical bytecode, names and constants.
+    Comparing syntax trees, not bytecode, makes the check independent of how
+    the code was compiled (a module, a notebook cell, ``exec``).
     """
+    try:
+        source = textwrap.dedent(inspect.getsource(inspect.unwrap(function)))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return None
+    definition = next(
+        (
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ),
+        None,
+    )
+    if definition is None:
+        return None
+    body = definition.body
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+    ):
+        body = body[1:]  # the docstring: a copy may drop or reword it
+    return "\n".join(ast.dump(statement, annotate_fields=False) for statement in body)
+
+
+def _is_trivial(fingerprint: str) -> bool:
+    # "return 1.0" is the right answer, not a copy: only bodies with some
+    # substance (several statements' worth of syntax) can be copied.
+    return fingerprint.count("(") < _MIN_COPY_NODES
+
+
+_MIN_COPY_NODES = 12
+
+
+def is_copy_of(candidate: Callable, reference: Callable) -> bool:
+    """True if ``candidate`` is ``reference`` or a copy of its (non-trivial) body.
+
+    A copy is a function whose body, docstring removed, has the same syntax
+    tree as the reference's (pasted source, ``exec(inspect.getsource(...))``).
+    Where the candidate's source cannot be read, its bytecode, names and
+    constants are compared instead. Very short bodies (``return 1.0``) are
+    never called copies: a correct answer may well coincide with them.
+    """
+    if inspect.unwrap(candidate) is inspect.unwrap(reference):
+        return True
+    reference_print = _body_fingerprint(reference)
+    if reference_print is None or _is_trivial(reference_print):
+        return False
+    candidate_print = _body_fingerprint(candidate)
+    if candidate_print is not None:
+        return candidate_print == reference_print
     cand, ref = _code_of(candidate), _code_of(reference)
     if cand is None or ref is None:
-        return inspect.unwrap(candidate) is inspect.unwrap(reference)
-    if cand is ref:
-        return True
-    return (cand.co_code, cand.co_names, cand.co_consts[1:]) == (
-        ref.co_code,
-        ref.co_names,
-        ref.co_consts[1:],  # co_consts[0] is the docstring, which a copy may drop
-    )
+        return False
+    return _instructions(cand) == _instructions(ref)
+
+
+def _instructions(code: types.CodeType) -> list[tuple[str, object]]:
+    # Method loads compile to LOAD_METHOD or LOAD_ATTR depending on how the code
+    # was compiled and specialised; both mean the same thing here.
+    return [
+        (instruction.opname.replace("LOAD_METHOD", "LOAD_ATTR"), repr(instruction.argval))
+        for instruction in dis.get_instructions(code)
+        if instruction.opname not in ("RESUME", "CACHE", "NOP")
+    ]
 
 
 def assert_not_reference(

@@ -1,0 +1,1 @@
+"""One module per subcommand: parse arguments, call :mod:`autograde.core`, print, exit code."""

@@ -1,0 +1,306 @@
+"""Grade one submission: the single function every executor calls.
+
+:func:`grade_notebook` takes a path and an :class:`AssignmentSpec` and returns
+a :class:`GradeResult`; both are plain picklable data, so the same call runs
+in a local process pool or on a Dask worker. It never writes anywhere but its
+own scratch folder, which is deleted afterwards.
+
+Scoring follows nbgrader: a test cell earns its points iff it runs without
+error. The cell is executed as separate units (visible part, then hidden part)
+so the result says which part failed. For the hidden part only "hidden test
+failed" is kept: no source, no traceback, no exception value, since all of
+them can reveal the hidden test.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograde.core.kernel import CellRun, NotebookRun, execute_cells
+from autograde.core.prepare import ROLE_KEY, prepare_notebook
+from autograde.core.spec import AssignmentSpec, ManualSpec
+
+__all__ = [
+    "STATUSES",
+    "TestResult",
+    "CellError",
+    "GradeResult",
+    "grade_notebook",
+    "HIDDEN_FAILED",
+    "failed_result",
+]
+
+#: Every status a submission can end with.
+STATUSES = ("graded", "timeout", "crashed", "invalid_notebook", "tampered")
+HIDDEN_FAILED = "hidden test failed"
+_MAX_MESSAGE = 500
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """Score of one test cell.
+
+    ``message`` is safe to show the student: a visible assertion's
+    ``Name: value``, :data:`HIDDEN_FAILED`, or why the test did not run.
+    """
+
+    grade_id: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An exception raised by a non-test cell (answer, narrative, parameters)."""
+
+    index: int
+    role: str
+    grade_id: str | None
+    ename: str
+    evalue: str
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """Everything known about one graded submission.
+
+    Attributes
+    ----------
+    submission : str
+        Path of the graded file.
+    assignment : str
+    status : str
+        One of :data:`STATUSES`.
+    reason : str
+        Why the status is not plainly ``graded``, and what was restored.
+    tests : tuple of TestResult
+    manual : tuple of ManualSpec
+        Manually graded cells, pending.
+    errors : tuple of CellError
+    seconds : float
+    executed : str or None
+        The executed notebook (JSON, instructor-only: it holds hidden tests).
+    """
+
+    submission: str
+    assignment: str
+    status: str
+    reason: str = ""
+    tests: tuple[TestResult, ...] = ()
+    manual: tuple[ManualSpec, ...] = ()
+    errors: tuple[CellError, ...] = field(default=())
+    seconds: float = 0.0
+    executed: str | None = None
+
+    @property
+    def total(self) -> float:
+        return float(sum(t.points for t in self.tests))
+
+    @property
+    def max_total(self) -> float:
+        return float(sum(t.max_points for t in self.tests))
+
+    @property
+    def failed_tests(self) -> list[str]:
+        return [t.grade_id for t in self.tests if not t.passed]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("executed")
+        return data | {"total": self.total, "max_total": self.max_total}
+
+
+def grade_notebook(
+    submission_path: str | Path,
+    assignment: AssignmentSpec,
+    *,
+    smoke: bool = True,
+    seed: int = 0,
+    cell_timeout: float = 60.0,
+    notebook_timeout: float = 300.0,
+    keep_executed: bool = False,
+) -> GradeResult:
+    """Grade one submitted notebook against the instructor's tests.
+
+    Parameters
+    ----------
+    submission_path : str or Path
+    assignment : AssignmentSpec
+    smoke : bool, keyword-only
+        Value injected as the ``SMOKE`` parameter (grading always uses smoke mode).
+    seed : int, keyword-only
+        Value injected as ``SEED``.
+    cell_timeout, notebook_timeout : float, keyword-only
+        Seconds; see :func:`autograde.core.kernel.execute_cells`.
+    keep_executed : bool, keyword-only
+        Return the executed notebook in ``GradeResult.executed``.
+
+    Returns
+    -------
+    GradeResult
+        Never raises for a bad submission: an unreadable notebook is
+        ``invalid_notebook``, an internal failure is ``crashed``.
+    """
+    path = str(submission_path)
+    start = time.monotonic()
+    try:
+        student = _read(Path(path))
+    except ValueError as exc:
+        return failed_result(
+            path, assignment, "invalid_notebook", str(exc), seconds=time.monotonic() - start
+        )
+    try:
+        return _grade(
+            path,
+            student,
+            assignment,
+            start,
+            smoke=smoke,
+            seed=seed,
+            cell_timeout=cell_timeout,
+            notebook_timeout=notebook_timeout,
+            keep_executed=keep_executed,
+        )
+    except Exception as exc:  # a grader bug must not stop the class: report it on this student
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return failed_result(
+            path,
+            assignment,
+            "crashed",
+            f"internal grading error: {detail}",
+            seconds=time.monotonic() - start,
+        )
+
+
+def failed_result(
+    path: str, spec: AssignmentSpec, status: str, reason: str, *, seconds: float = 0.0
+) -> GradeResult:
+    """A result with no test run: every test scores 0 with "not run"."""
+    tests = tuple(TestResult(t.grade_id, 0.0, t.points, False, "not run") for t in spec.tests)
+    return GradeResult(
+        path, spec.assignment_id, status, reason, tests, spec.manual, seconds=seconds
+    )
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    """Parse and validate; raise ValueError with a reason the student can act on."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+        data = json.loads(raw)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a readable notebook file: {type(exc).__name__}: {exc}") from None
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        found = data.get("nbformat") if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"not an nbformat 4 notebook (nbformat: {found!r})")
+    try:
+        nb = nbformat.reads(raw, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises several types for a broken structure
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"invalid notebook structure: {message}") from None
+    return nb
+
+
+def _grade(
+    path: str,
+    student,
+    spec: AssignmentSpec,
+    start: float,
+    *,
+    smoke: bool,
+    seed: int,
+    cell_timeout: float,
+    notebook_timeout: float,
+    keep_executed: bool,
+) -> GradeResult:
+    prepared = prepare_notebook(student, spec, {"SMOKE": smoke, "SEED": seed})
+    nb = prepared.nb
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        folder = Path(scratch)
+        for relative, content in spec.files:
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        (folder / "submission.ipynb").write_text(nbformat.writes(student), encoding="utf-8")
+        run = execute_cells(
+            nb,
+            cwd=folder,
+            cell_timeout=cell_timeout,
+            notebook_timeout=notebook_timeout,
+            kernel_name=spec.kernel_name,
+            skip=lambda i, done: _after_failed_segment(nb, i, done),
+        )
+    tests = tuple(_score(spec, nb, run))
+    errors = tuple(
+        CellError(i, meta["role"], meta.get("grade_id"), r.ename, r.evalue[:_MAX_MESSAGE])
+        for i, r in sorted(run.cells.items())
+        if r.status == "error" and (meta := nb.cells[i].metadata[ROLE_KEY])["role"] != "test"
+    )
+    status = {"crashed": "crashed", "timeout": "timeout"}.get(run.status, "graded")
+    if status == "graded" and prepared.untrusted:
+        status = "tampered"
+    reason = "; ".join(filter(None, [run.reason, *prepared.untrusted, *prepared.notes]))
+    return GradeResult(
+        path,
+        spec.assignment_id,
+        status,
+        reason,
+        tests,
+        spec.manual,
+        errors,
+        time.monotonic() - start,
+        nbformat.writes(nb) if keep_executed else None,
+    )
+
+
+def _test_meta(nb, index: int) -> dict:
+    meta = nb.cells[index].metadata.get(ROLE_KEY, {})
+    return meta if meta.get("role") == "test" else {}
+
+
+def _after_failed_segment(nb, index: int, done: dict[int, CellRun]) -> bool:
+    """Skip a test segment once an earlier segment of the same test failed."""
+    gid = _test_meta(nb, index).get("grade_id")
+    return gid is not None and any(
+        _test_meta(nb, i).get("grade_id") == gid and r.status != "ok" for i, r in done.items()
+    )
+
+
+def _score(spec: AssignmentSpec, nb, run: NotebookRun):
+    for test in spec.tests:
+        units = [
+            (i, nb.cells[i].metadata[ROLE_KEY]["hidden"])
+            for i in sorted(run.cells)
+            if _test_meta(nb, i).get("grade_id") == test.grade_id
+        ]
+        message = ""
+        for index, hidden in units:
+            outcome = run.cells[index]
+            if outcome.status == "ok":
+                continue
+            message = _message(outcome, hidden, run)
+            break
+        passed = bool(units) and not message
+        yield TestResult(
+            test.grade_id, test.points if passed else 0.0, test.points, passed, message
+        )
+
+
+def _message(outcome: CellRun, hidden: bool, run: NotebookRun) -> str:
+    if outcome.status == "not_run":
+        return f"not run: {run.reason}" if run.reason else "not run"
+    if hidden:
+        return HIDDEN_FAILED + (" (time limit)" if outcome.status == "timeout" else "")
+    if outcome.status == "timeout":
+        return "visible test exceeded the time limit"
+    text = f"{outcome.ename}: {outcome.evalue}" if outcome.evalue else outcome.ename
+    return text[:_MAX_MESSAGE]

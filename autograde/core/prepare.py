@@ -1,0 +1,158 @@
+"""Turn a student's notebook into the notebook that is actually executed.
+
+Grades come from the instructor's test cells, never from the student's copy:
+
+1. every student cell carrying a test grade_id is dropped (edited, duplicated
+   or converted copies included), and each instructor test cell is put back
+   right after its anchor (the answer cell it follows in the instructor's
+   notebook), split into visible and hidden segments;
+2. a cell setting the papermill parameters is injected after the cell tagged
+   ``parameters`` (as papermill does);
+3. every code cell is labelled with its role in ``metadata.autograde``, so
+   scoring never has to trust student metadata again.
+
+What was changed is reported as notes; the grade is flagged as untrustworthy
+(``tampered``) only when the notebook's structure is lost and a test had to be
+appended at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import nbformat
+
+from autograde.core import cells as C
+from autograde.core.spec import AssignmentSpec, TestSpec
+
+__all__ = ["Prepared", "prepare_notebook", "ROLE_KEY"]
+
+ROLE_KEY = "autograde"
+
+
+@dataclass
+class Prepared:
+    """The notebook to execute, plus what preparation found.
+
+    Attributes
+    ----------
+    nb : NotebookNode
+        Code cells carry ``metadata.autograde = {"role": ..., "grade_id": ...,
+        "hidden": ...}``; roles: ``answer``, ``test``, ``parameters``, ``other``.
+    notes : list of str
+        Human-readable findings (restored cells, missing parameters cell).
+    untrusted : list of str
+        Findings that make the grade untrustworthy.
+    """
+
+    nb: nbformat.NotebookNode
+    notes: list[str] = field(default_factory=list)
+    untrusted: list[str] = field(default_factory=list)
+
+
+def prepare_notebook(
+    student: nbformat.NotebookNode, spec: AssignmentSpec, parameters: dict[str, object]
+) -> Prepared:
+    """Build the executable notebook for one submission (``student`` is not modified)."""
+    prepared = Prepared(nbformat.v4.new_notebook(metadata=copy.deepcopy(student.metadata)))
+    test_ids = {t.grade_id for t in spec.tests}
+    kept: list[nbformat.NotebookNode] = []
+    seen_tests: dict[str, list[int]] = {}
+    for cell in student.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            continue  # a papermill-executed submission: parameters are ours to set
+        gid = C.grade_id(cell)
+        if gid in test_ids:
+            seen_tests.setdefault(gid, []).append(len(kept))
+            _check_test_copy(cell, spec.test(gid), prepared)
+            kept.append(_placeholder(gid))
+            continue
+        kept.append(copy.deepcopy(cell))
+    for test in spec.tests:
+        count = len(seen_tests.get(test.grade_id, []))
+        if count == 0:
+            prepared.notes.append(f"test cell {test.grade_id!r} was deleted; it was restored")
+        elif count > 1:
+            prepared.notes.append(f"test cell {test.grade_id!r} appears {count} times; kept one")
+
+    cells = _place_tests(kept, spec, seen_tests, prepared)
+    prepared.nb.cells = _inject_parameters(cells, parameters, prepared)
+    for cell in prepared.nb.cells:
+        if cell.cell_type == "code" and ROLE_KEY not in cell.metadata:
+            role = "answer" if C.is_answer(cell) else "other"
+            cell.metadata[ROLE_KEY] = {"role": role, "grade_id": C.grade_id(cell)}
+    return prepared
+
+
+def _check_test_copy(cell: dict, test: TestSpec, prepared: Prepared) -> None:
+    if cell.get("cell_type") != "code" or _norm(cell.get("source", "")) != _norm(
+        test.released_source
+    ):
+        prepared.notes.append(
+            f"test cell {test.grade_id!r} was modified; the instructor's version was used"
+        )
+
+
+def _norm(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def _placeholder(gid: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_raw_cell(metadata={ROLE_KEY: {"placeholder": gid}})
+
+
+def _place_tests(
+    kept: list, spec: AssignmentSpec, seen: dict[str, list[int]], prepared: Prepared
+) -> list:
+    """Insert each instructor test after its anchor, else where the student had it, else last."""
+    positions = {C.grade_id(c): i for i, c in enumerate(kept) if C.grade_id(c)}
+    after: dict[int, list[TestSpec]] = {}
+    at_end: list[TestSpec] = []
+    for test in spec.tests:
+        if test.anchor in positions:
+            after.setdefault(positions[test.anchor], []).append(test)
+        elif seen.get(test.grade_id):
+            after.setdefault(seen[test.grade_id][0], []).append(test)
+        else:
+            at_end.append(test)
+            prepared.untrusted.append(
+                f"neither test cell {test.grade_id!r} nor the cell before it "
+                f"({test.anchor!r}) is in the notebook; the test ran at the end"
+            )
+    cells: list = []
+    for i, cell in enumerate(kept):
+        if ROLE_KEY not in cell.metadata or "placeholder" not in cell.metadata[ROLE_KEY]:
+            cells.append(cell)
+        for test in after.get(i, []):
+            cells.extend(_test_cells(test))
+    for test in at_end:
+        cells.extend(_test_cells(test))
+    return cells
+
+
+def _test_cells(test: TestSpec) -> list:
+    return [
+        nbformat.v4.new_code_cell(
+            segment.code,
+            metadata={
+                ROLE_KEY: {"role": "test", "grade_id": test.grade_id, "hidden": segment.hidden}
+            },
+        )
+        for segment in test.segments
+    ]
+
+
+def _inject_parameters(cells: list, parameters: dict[str, object], prepared: Prepared) -> list:
+    source = "# Parameters injected by autograde\n" + "".join(
+        f"{name} = {value!r}\n" for name, value in parameters.items()
+    )
+    injected = nbformat.v4.new_code_cell(
+        source,
+        metadata={"tags": ["injected-parameters"], ROLE_KEY: {"role": "parameters"}},
+    )
+    for i, cell in enumerate(cells):
+        if C.PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
+            return [*cells[: i + 1], injected, *cells[i + 1 :]]
+    prepared.notes.append("no cell is tagged 'parameters'; parameters were set first")
+    return [injected, *cells]

@@ -1,0 +1,273 @@
+"""Start a grading kernel inside a sandbox: resource limits, a private view of the files, another uid.
+
+A graded notebook is untrusted code. The kernel that runs it is started
+through this module (``python -m autograde.sandbox -- <kernel command>``),
+which applies a :class:`SandboxPolicy` to its own process and then ``exec``\\ s
+the kernel, so every limit holds for the kernel and all its children:
+
+* **resource limits** (``setrlimit``): address space (``memory_mb``), number
+  of processes of the uid (``max_processes``, bounds a fork bomb), size of
+  any written file (``max_file_mb``), no core dumps;
+* **a private mount namespace** (Linux, as root or through an unprivileged
+  user namespace): each path in ``hidden_paths`` is covered by an empty,
+  read-only ``tmpfs`` (the instructor's solutions and hidden tests, the
+  gradebook and ``grades.csv``, other students' folders); each path in
+  ``exposed_paths`` (the installed library, the virtual environment) is
+  bound back inside, read-only;
+* **another uid** (as root): the kernel runs as ``uid``, a number no other
+  submission uses at the same time, so it cannot write to anything it does
+  not own, cannot signal other kernels, and its fork bomb counts against its
+  own process limit only. :func:`kill_uid` removes every process it left.
+
+Where namespaces are not available (macOS, a container without
+``CAP_SYS_ADMIN``) only the resource limits apply; :func:`isolation_level`
+says which level a policy gets on this machine, and ``autograde grade``
+prints it.
+
+The policy reaches the launcher in the environment variable
+``AUTOGRADE_SANDBOX`` (JSON), which is removed before the kernel starts.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import resource
+import signal
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["SandboxPolicy", "ENV_VAR", "wrap_command", "isolation_level", "kill_uid", "main"]
+
+ENV_VAR = "AUTOGRADE_SANDBOX"
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUSER = 0x10000000
+_MS_RDONLY = 1
+_MS_NOSUID = 2
+_MS_NODEV = 4
+_MS_REMOUNT = 32
+_MS_BIND = 4096
+_MS_REC = 16384
+_MS_PRIVATE = 1 << 18
+_MNT_DETACH = 2
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """What a graded kernel may use.
+
+    Parameters
+    ----------
+    memory_mb : int
+        Address-space limit of the kernel process, MiB (``RLIMIT_AS``).
+        Importing torch alone maps about 900 MiB.
+    max_processes : int
+        Processes and threads the kernel's uid may have (``RLIMIT_NPROC``);
+        effective when the kernel runs under its own ``uid``.
+    max_file_mb : int
+        Largest file the kernel may write, MiB (``RLIMIT_FSIZE``).
+    hidden_paths : tuple of str
+        Folders replaced by an empty read-only tmpfs inside the sandbox.
+    exposed_paths : tuple of str
+        Folders inside hidden ones that stay visible, read-only.
+    uid : int or None
+        Run as this uid (and gid) when started as root.
+    workdir : str or None
+        The kernel's scratch folder: given to ``uid`` so the kernel can write there.
+    """
+
+    memory_mb: int = 4096
+    max_processes: int = 256
+    max_file_mb: int = 256
+    hidden_paths: tuple[str, ...] = field(default_factory=tuple)
+    exposed_paths: tuple[str, ...] = field(default_factory=tuple)
+    uid: int | None = None
+    workdir: str | None = None
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls, text: str) -> SandboxPolicy:
+        data = json.loads(text)
+        data["hidden_paths"] = tuple(data.get("hidden_paths", ()))
+        data["exposed_paths"] = tuple(data.get("exposed_paths", ()))
+        return cls(**data)
+
+
+def wrap_command(command: list[str]) -> list[str]:
+    """The kernel command, started through this launcher."""
+    return [sys.executable, "-m", "autograde.sandbox", "--", *command]
+
+
+def isolation_level() -> str:
+    """``"full"`` (root: namespaces + own uid), ``"namespaces"`` or ``"limits-only"``."""
+    if sys.platform != "linux":
+        return "limits-only"
+    if os.geteuid() == 0:
+        return "full"
+    return "namespaces" if _userns_allowed() else "limits-only"
+
+
+def _userns_allowed() -> bool:
+    try:
+        return Path("/proc/sys/kernel/unprivileged_userns_clone").read_text().strip() != "0"
+    except OSError:
+        return Path("/proc/self/ns/user").exists()
+
+
+# --- inside the launcher ----------------------------------------------------
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int, data=None):
+    _check(
+        libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def _write_map(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def _private_view(policy: SandboxPolicy) -> None:
+    """Hide ``hidden_paths`` behind empty tmpfs, bind ``exposed_paths`` back read-only."""
+    libc = _libc()
+    hidden = [p for p in policy.hidden_paths if os.path.isdir(p)]
+    exposed = [p for p in policy.exposed_paths if os.path.isdir(p)]
+    if not hidden:
+        return
+    flags = _CLONE_NEWNS
+    uid, gid = os.geteuid(), os.getegid()
+    if uid != 0:
+        flags |= _CLONE_NEWUSER
+    _check(libc.unshare(flags), "unshare")
+    if uid != 0:
+        _write_map("/proc/self/setgroups", "deny")
+        _write_map("/proc/self/uid_map", f"0 {uid} 1")
+        _write_map("/proc/self/gid_map", f"0 {gid} 1")
+    _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
+    # Park each exposed folder on a staging mount before its parent is covered.
+    stage_root = tempfile.mkdtemp(prefix="autograde-stage-")
+    staged = []
+    for index, path in enumerate(exposed):
+        stage = os.path.join(stage_root, str(index))
+        os.mkdir(stage)
+        _mount(libc, path, stage, None, _MS_BIND | _MS_REC)
+        staged.append((stage, path))
+    for path in hidden:
+        _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=755")
+    for stage, path in staged:
+        os.makedirs(path, exist_ok=True)
+        _mount(libc, stage, path, None, _MS_BIND | _MS_REC)
+        _mount(libc, None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
+        _check(libc.umount2(stage.encode(), _MNT_DETACH), f"umount {stage}")
+    for path in hidden:
+        _mount(libc, None, path, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _limit(kind: int, value: int) -> None:
+    soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))
+
+
+def _resource_limits(policy: SandboxPolicy) -> None:
+    mib = 1024 * 1024
+    _limit(resource.RLIMIT_AS, policy.memory_mb * mib)
+    _limit(resource.RLIMIT_FSIZE, policy.max_file_mb * mib)
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NPROC, policy.max_processes)
+
+
+def _give_to_uid(command: list[str], policy: SandboxPolicy) -> list[str]:
+    """Hand the scratch folder and a copy of the connection file to ``policy.uid``."""
+    uid = policy.uid
+    if policy.workdir:
+        for folder, dirs, files in os.walk(policy.workdir):
+            os.chown(folder, uid, uid)
+            for name in files:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+        os.chmod(policy.workdir, 0o700)
+    # jupyter_client writes the connection file 0600 for root; the kernel reads it.
+    if "-f" in command and policy.workdir:
+        at = command.index("-f") + 1
+        copy = os.path.join(policy.workdir, ".kernel-connection.json")
+        with open(command[at], "rb") as source, open(copy, "wb") as target:
+            target.write(source.read())
+        os.chown(copy, uid, uid)
+        os.chmod(copy, 0o600)
+        command = [*command[:at], copy, *command[at + 1 :]]
+    return command
+
+
+def _drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def kill_uid(uid: int) -> int:
+    """SIGKILL every process owned by ``uid`` (what a fork bomb or a ``setsid`` child left)."""
+    killed = 0
+    for _ in range(20):  # a fork bomb may still be forking: sweep until none is left
+        found = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid == uid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found += 1
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                continue
+        killed += found
+        if not found:
+            break
+    return killed
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Apply the policy from ``$AUTOGRADE_SANDBOX`` to this process, then exec the kernel."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in args or args.index("--") == len(args) - 1:
+        raise SystemExit("usage: python -m autograde.sandbox -- KERNEL COMMAND ...")
+    command = args[args.index("--") + 1 :]
+    policy = SandboxPolicy.from_env(os.environ.pop(ENV_VAR, "{}"))
+    use_uid = policy.uid is not None and os.geteuid() == 0
+    if use_uid:
+        command = _give_to_uid(command, policy)
+    if sys.platform == "linux" and isolation_level() != "limits-only":
+        _private_view(policy)
+    if use_uid:
+        os.environ["HOME"] = policy.workdir or "/tmp"
+        _drop_privileges(policy.uid)
+    _resource_limits(policy)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
