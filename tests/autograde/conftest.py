@@ -10,9 +10,9 @@ each expensive batch once.
 from __future__ import annotations
 
 import pytest
-from course_helpers import copy_course
 
 from autograde.core.course import Course
+from tests.autograde.course_helpers import copy_course
 
 
 def pytest_configure(config: pytest.Config) -> None:

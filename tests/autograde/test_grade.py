@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from course_helpers import FIXTURE_ID, REAL_COURSE, real_ids, released, write_submission
 
 from autograde.cli import main
 from autograde.core import cells as C
@@ -22,6 +21,13 @@ from autograde.core.grading import HIDDEN_FAILED
 from autograde.core.mutants import fill_answers, solution_answers
 from autograde.core.prepare import prepare_notebook
 from autograde.core.spec import build_spec
+from tests.autograde.course_helpers import (
+    FIXTURE_ID,
+    REAL_COURSE,
+    real_ids,
+    released,
+    write_submission,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -6,11 +6,11 @@ import json
 
 import nbformat
 import pytest
-from course_helpers import FIXTURE_ID, REAL_COURSE, copy_course, real_ids
 
 from autograde.cli import main
 from autograde.core import cells as C
 from autograde.core.course import Course
+from tests.autograde.course_helpers import FIXTURE_ID, REAL_COURSE, copy_course, real_ids
 
 
 def assert_no_leak(course: Course, assignment_id: str) -> None:

@@ -7,9 +7,9 @@ import shutil
 
 import nbformat
 import pytest
-from course_helpers import FIXTURE_ID, copy_course
 
 from autograde.cli import main
+from tests.autograde.course_helpers import FIXTURE_ID, copy_course
 
 pytestmark = pytest.mark.xdist_group("run")
 

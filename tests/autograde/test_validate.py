@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from course_helpers import FIXTURE_ID, REAL_COURSE, copy_course, real_ids
 
 from autograde.cli import main
 from autograde.core.errors import SpecError
 from autograde.core.mutants import load_mutants
 from autograde.core.spec import build_spec
 from autograde.core.validate import validate
+from tests.autograde.course_helpers import FIXTURE_ID, REAL_COURSE, copy_course, real_ids
 
 pytestmark = pytest.mark.xdist_group("validate")
 
