@@ -1,4 +1,4 @@
-"""Start a grading kernel inside a sandbox: resource limits, a private view of the files, another uid.
+"""Start a grading kernel in a sandbox: resource limits, a private view of the files, another uid.
 
 A graded notebook is untrusted code. The kernel that runs it is started
 through this module (``python -m autograde.sandbox -- <kernel command>``),
@@ -207,7 +207,7 @@ def _give_to_uid(command: list[str], policy: SandboxPolicy) -> list[str]:
     """Hand the scratch folder and a copy of the connection file to ``policy.uid``."""
     uid = policy.uid
     if policy.workdir:
-        for folder, dirs, files in os.walk(policy.workdir):
+        for folder, _dirs, files in os.walk(policy.workdir):
             os.chown(folder, uid, uid)
             for name in files:
                 os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)

@@ -14,7 +14,10 @@ them can reveal the hidden test.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import sys
 import tempfile
 import time
 import traceback
@@ -23,9 +26,12 @@ from pathlib import Path
 
 import nbformat
 
+from autograde import sandbox
+from autograde.core.guard import find_tampering
 from autograde.core.kernel import CellRun, NotebookRun, execute_cells
 from autograde.core.prepare import ROLE_KEY, prepare_notebook
 from autograde.core.spec import AssignmentSpec, ManualSpec
+from respai.testing import SHORTCUT_PREFIX
 
 __all__ = [
     "STATUSES",
@@ -38,7 +44,11 @@ __all__ = [
 ]
 
 #: Every status a submission can end with.
-STATUSES = ("graded", "timeout", "crashed", "invalid_notebook", "tampered")
+STATUSES = ("graded", "timeout", "memory", "crashed", "invalid_notebook", "tampered")
+#: Address-space limit of a graded kernel, MiB, unless the caller says otherwise.
+DEFAULT_MEMORY_MB = 4096
+#: Graded kernels run as uid BASE + the worker's pid: unique among concurrent workers.
+_SANDBOX_UID_BASE = 200_000
 HIDDEN_FAILED = "hidden test failed"
 _MAX_MESSAGE = 500
 
@@ -128,6 +138,9 @@ def grade_notebook(
     cell_timeout: float = 60.0,
     notebook_timeout: float = 300.0,
     keep_executed: bool = False,
+    memory_mb: int | None = None,
+    hidden_paths: tuple[str, ...] = (),
+    sandboxed: bool = True,
 ) -> GradeResult:
     """Grade one submitted notebook against the instructor's tests.
 
@@ -143,6 +156,15 @@ def grade_notebook(
         Seconds; see :func:`autograde.core.kernel.execute_cells`.
     keep_executed : bool, keyword-only
         Return the executed notebook in ``GradeResult.executed``.
+    memory_mb : int, keyword-only
+        Address-space limit of the kernel, MiB (default :data:`DEFAULT_MEMORY_MB`).
+    hidden_paths : tuple of str, keyword-only
+        Folders the kernel must not see (the submissions, the output folder).
+        The course root, the grader's working folder and the home folder are
+        always hidden; see :func:`sandbox_policy`.
+    sandboxed : bool, keyword-only
+        Start the kernel through :mod:`autograde.sandbox` (default). Only the
+        instructor's own trusted runs may turn it off.
 
     Returns
     -------
@@ -169,6 +191,9 @@ def grade_notebook(
             cell_timeout=cell_timeout,
             notebook_timeout=notebook_timeout,
             keep_executed=keep_executed,
+            memory_mb=memory_mb or DEFAULT_MEMORY_MB,
+            hidden_paths=hidden_paths,
+            sandboxed=sandboxed,
         )
     except Exception as exc:  # a grader bug must not stop the class: report it on this student
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -221,9 +246,19 @@ def _grade(
     cell_timeout: float,
     notebook_timeout: float,
     keep_executed: bool,
+    memory_mb: int,
+    hidden_paths: tuple[str, ...],
+    sandboxed: bool,
 ) -> GradeResult:
     prepared = prepare_notebook(student, spec, {"SMOKE": smoke, "SEED": seed})
     nb = prepared.nb
+    tampering = find_tampering(
+        [
+            (i, cell.source)
+            for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and cell.metadata[ROLE_KEY]["role"] in ("answer", "other")
+        ]
+    )
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         folder = Path(scratch)
         for relative, content in spec.files:
@@ -238,6 +273,7 @@ def _grade(
             notebook_timeout=notebook_timeout,
             kernel_name=spec.kernel_name,
             skip=lambda i, done: _after_failed_segment(nb, i, done),
+            policy=sandbox_policy(folder, memory_mb, hidden_paths) if sandboxed else None,
         )
     tests = tuple(_score(spec, nb, run))
     errors = tuple(
@@ -245,10 +281,27 @@ def _grade(
         for i, r in sorted(run.cells.items())
         if r.status == "error" and (meta := nb.cells[i].metadata[ROLE_KEY])["role"] != "test"
     )
+    out_of_memory = [e for e in errors if e.ename == "MemoryError"]
+    guard_failed = [
+        i
+        for i, r in run.cells.items()
+        if r.status == "error" and nb.cells[i].metadata[ROLE_KEY]["role"] == "guard"
+    ]
+    findings = [f"reaches into the grader: {finding}" for finding in tampering]
+    if guard_failed:
+        findings.append("the grader's restore step failed: its state was removed or replaced")
+    tampered = prepared.untrusted + prepared.tampered + findings
     status = {"crashed": "crashed", "timeout": "timeout"}.get(run.status, "graded")
-    if status == "graded" and prepared.untrusted:
+    if status == "graded" and out_of_memory:
+        status = "memory"
+    if status == "graded" and tampered:
         status = "tampered"
-    reason = "; ".join(filter(None, [run.reason, *prepared.untrusted, *prepared.notes]))
+    memory_reason = (
+        f"cell {out_of_memory[0].index} ran out of memory (limit {memory_mb} MiB)"
+        if out_of_memory
+        else ""
+    )
+    reason = "; ".join(filter(None, [run.reason, memory_reason, *tampered, *prepared.notes]))
     return GradeResult(
         path,
         spec.assignment_id,
@@ -259,6 +312,40 @@ def _grade(
         errors,
         time.monotonic() - start,
         nbformat.writes(nb) if keep_executed else None,
+    )
+
+
+def sandbox_policy(
+    workdir: Path, memory_mb: int, hidden_paths: tuple[str, ...] = ()
+) -> sandbox.SandboxPolicy:
+    """Limits and file view of one graded kernel.
+
+    Hidden: the given folders, the grader's working folder, the home folder
+    and the course that ``respai`` is installed from (its solutions and
+    hidden tests). Exposed again, read-only: the Python installation, the
+    virtual environment and the installed ``respai`` package. A folder that
+    contains the scratch folder is never hidden.
+    """
+    hidden = {os.path.realpath(p) for p in (*hidden_paths, os.getcwd(), Path.home())}
+    exposed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    spec = importlib.util.find_spec("respai")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        exposed.add(os.path.realpath(location))
+        course = Path(location).resolve().parents[1]
+        if (course / "solutions").is_dir():
+            hidden.add(str(course))
+    scratch = os.path.realpath(workdir)
+    hidden = {
+        p
+        for p in hidden
+        if p != "/" and not scratch.startswith(p.rstrip("/") + "/") and p != scratch
+    }
+    return sandbox.SandboxPolicy(
+        memory_mb=memory_mb,
+        hidden_paths=tuple(sorted(hidden)),
+        exposed_paths=tuple(sorted(exposed)),
+        uid=_SANDBOX_UID_BASE + os.getpid(),
+        workdir=scratch,
     )
 
 
@@ -299,6 +386,9 @@ def _message(outcome: CellRun, hidden: bool, run: NotebookRun) -> str:
     if outcome.status == "not_run":
         return f"not run: {run.reason}" if run.reason else "not run"
     if hidden:
+        if outcome.ename == "AssertionError" and outcome.evalue.startswith(SHORTCUT_PREFIX):
+            # The anti-shortcut check's text is fixed: safe, and the student must know why.
+            return f"{HIDDEN_FAILED}: {outcome.evalue[:_MAX_MESSAGE]}"
         return HIDDEN_FAILED + (" (time limit)" if outcome.status == "timeout" else "")
     if outcome.status == "timeout":
         return "visible test exceeded the time limit"

@@ -23,14 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+
+from autograde import sandbox
 
 __all__ = ["CellRun", "NotebookRun", "execute_cells"]
 
 # Environment variables a graded kernel must not inherit: a results file would
 # let a submission write into the instructor's run output.
-_SCRUBBED_ENV = ("RESPAI_RESULTS_FILE",)
+_SCRUBBED_ENV = ("RESPAI_RESULTS_FILE", sandbox.ENV_VAR)
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 # Name of the synthetic error nbclient reports for a cell that ran out of time.
 _TIMEOUT = "AutogradeCellTimeout"
 
@@ -75,6 +84,8 @@ def execute_cells(
     notebook_timeout: float,
     kernel_name: str = "python3",
     skip: Callable[[int, dict[int, CellRun]], bool] | None = None,
+    policy: sandbox.SandboxPolicy | None = None,
+    output_limit: int = 1_000_000,
 ) -> NotebookRun:
     """Run every code cell of ``nb`` (in place: outputs are stored in it).
 
@@ -90,6 +101,12 @@ def execute_cells(
     kernel_name : str
     skip : callable, optional
         ``skip(index, outcomes_so_far)``; True leaves that cell ``not_run``.
+    policy : SandboxPolicy, optional
+        Start the kernel through :mod:`autograde.sandbox` with these limits;
+        every process left by its uid is killed at the end.
+    output_limit : int
+        Bytes of output kept per cell; the rest is dropped (a submission that
+        prints 100 MB must not fill the grader's memory or the feedback).
 
     Returns
     -------
@@ -102,8 +119,9 @@ def execute_cells(
     def remember_reply(cell, cell_index, execute_reply):  # nbclient hook signature
         replies[cell_index] = execute_reply.get("content", {})
 
-    client = NotebookClient(
+    client = _BoundedClient(
         nb,
+        output_limit=output_limit,
         kernel_name=kernel_name,
         allow_errors=True,
         # On a timeout nbclient interrupts the kernel and carries on with this
@@ -119,6 +137,15 @@ def execute_cells(
     )
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env["MPLBACKEND"] = "Agg"
+    # Graders run several kernels at once: one BLAS/OpenMP thread each, or
+    # they oversubscribe the cores (15x slower sklearn fits were measured).
+    env.update({name: "1" for name in _THREAD_VARIABLES})
+    if policy is not None:
+        client.kernel_manager_class = _SandboxedKernelManager
+        env[sandbox.ENV_VAR] = policy.to_env()
+        env["HOME"] = str(cwd)
+        env["MPLCONFIGDIR"] = str(Path(cwd) / ".matplotlib")
+        env["IPYTHONDIR"] = str(Path(cwd) / ".ipython")
     outcomes: dict[int, CellRun] = {}
     status, reason = "completed", ""
     try:
@@ -154,10 +181,44 @@ def execute_cells(
         # Kernel failed to start, or died between cells.
         status = "crashed"
         reason = reason or f"kernel failure: {type(exc).__name__}: {exc}"
+    finally:
+        if policy is not None and policy.uid is not None and os.geteuid() == 0:
+            sandbox.kill_uid(policy.uid)  # children that left the kernel's process group
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.source.strip() and index not in outcomes:
             outcomes[index] = CellRun(index, "not_run")
     return NotebookRun(status, reason, outcomes, time.monotonic() - start)
+
+
+class _SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel through :mod:`autograde.sandbox`."""
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return sandbox.wrap_command(super().format_kernel_cmd(extra_arguments))
+
+
+class _BoundedClient(NotebookClient):
+    """An nbclient that keeps at most ``output_limit`` bytes of output per cell."""
+
+    def __init__(self, nb, *, output_limit: int, **kwargs) -> None:
+        super().__init__(nb, **kwargs)
+        self._output_limit = output_limit
+        self._output_bytes: dict[int, int] = {}
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(str(msg.get("content", "")))
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        if msg["msg_type"] != "error" and used + size > self._output_limit:
+            if used <= self._output_limit:
+                notice = nbformat.v4.new_output(
+                    "stream",
+                    name="stderr",
+                    text=f"[autograde: output beyond {self._output_limit:,} bytes dropped]\n",
+                )
+                outs.append(notice)
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
 
 def _outcome(

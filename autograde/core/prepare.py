@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from autograde.core import cells as C
+from autograde.core import guard
 from autograde.core.spec import AssignmentSpec, TestSpec
 
 __all__ = ["Prepared", "prepare_notebook", "ROLE_KEY"]
@@ -44,11 +45,16 @@ class Prepared:
         Human-readable findings (restored cells, missing parameters cell).
     untrusted : list of str
         Findings that make the grade untrustworthy.
+    tampered : list of str
+        Test cells that were edited, deleted or duplicated. The instructor's
+        versions were run, so the points are right, but the submission is
+        reported as ``tampered`` for the instructor to look at.
     """
 
     nb: nbformat.NotebookNode
     notes: list[str] = field(default_factory=list)
     untrusted: list[str] = field(default_factory=list)
+    tampered: list[str] = field(default_factory=list)
 
 
 def prepare_notebook(
@@ -72,12 +78,15 @@ def prepare_notebook(
     for test in spec.tests:
         count = len(seen_tests.get(test.grade_id, []))
         if count == 0:
-            prepared.notes.append(f"test cell {test.grade_id!r} was deleted; it was restored")
+            prepared.tampered.append(f"test cell {test.grade_id!r} was deleted; it was restored")
         elif count > 1:
-            prepared.notes.append(f"test cell {test.grade_id!r} appears {count} times; kept one")
+            prepared.tampered.append(
+                f"test cell {test.grade_id!r} appears {count} times; the instructor's ran once"
+            )
 
     cells = _place_tests(kept, spec, seen_tests, prepared)
-    prepared.nb.cells = _inject_parameters(cells, parameters, prepared)
+    cells = _inject_parameters(cells, parameters, prepared)
+    prepared.nb.cells = [_guard_cell(guard.SNAPSHOT_SOURCE), *cells]
     for cell in prepared.nb.cells:
         if cell.cell_type == "code" and ROLE_KEY not in cell.metadata:
             role = "answer" if C.is_answer(cell) else "other"
@@ -89,7 +98,7 @@ def _check_test_copy(cell: dict, test: TestSpec, prepared: Prepared) -> None:
     if cell.get("cell_type") != "code" or _norm(cell.get("source", "")) != _norm(
         test.released_source
     ):
-        prepared.notes.append(
+        prepared.tampered.append(
             f"test cell {test.grade_id!r} was modified; the instructor's version was used"
         )
 
@@ -132,15 +141,24 @@ def _place_tests(
 
 
 def _test_cells(test: TestSpec) -> list:
-    return [
-        nbformat.v4.new_code_cell(
-            segment.code,
-            metadata={
-                ROLE_KEY: {"role": "test", "grade_id": test.grade_id, "hidden": segment.hidden}
-            },
+    """Each test segment, between a restore of the pristine state and its undo."""
+    cells = []
+    for segment in test.segments:
+        cells.append(_guard_cell(guard.RESTORE_SOURCE))
+        cells.append(
+            nbformat.v4.new_code_cell(
+                segment.code,
+                metadata={
+                    ROLE_KEY: {"role": "test", "grade_id": test.grade_id, "hidden": segment.hidden}
+                },
+            )
         )
-        for segment in test.segments
-    ]
+        cells.append(_guard_cell(guard.UNSHADOW_SOURCE))
+    return cells
+
+
+def _guard_cell(source: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(source, metadata={ROLE_KEY: {"role": "guard"}})
 
 
 def _inject_parameters(cells: list, parameters: dict[str, object], prepared: Prepared) -> list:

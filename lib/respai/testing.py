@@ -16,7 +16,12 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["assert_not_reference", "is_copy_of"]
+__all__ = ["SHORTCUT_PREFIX", "assert_not_reference", "is_copy_of"]
+
+#: Starts every message of :func:`assert_not_reference`. The grader shows
+#: messages with this prefix in feedback even when the check is hidden: the
+#: text is fixed and reveals nothing of the hidden tests.
+SHORTCUT_PREFIX = "No points for this exercise:"
 
 
 def _code_of(function: Callable) -> types.CodeType | None:
@@ -120,8 +125,8 @@ def assert_not_reference(
     ref_name = f"{reference_fn.__module__}.{reference_fn.__qualname__}"
     if is_copy_of(student_fn, reference_fn):
         raise AssertionError(
-            f"`{name}` is the library's reference implementation {ref_name} (or a copy of it). "
-            "This exercise asks you to implement it yourself; it earns no points."
+            f"{SHORTCUT_PREFIX} `{name}` is the library's reference implementation {ref_name} "
+            "(or a copy of it). This exercise asks you to implement it yourself."
         )
     reference_code = _code_of(reference_fn)
     seen = False
@@ -139,8 +144,7 @@ def assert_not_reference(
         sys.setprofile(previous)
     if seen:
         raise AssertionError(
-            f"`{name}` calls the library's reference implementation {ref_name}. "
-            "This exercise asks you to implement it yourself (NumPy is enough); "
-            "an answer that delegates to the reference earns no points."
+            f"{SHORTCUT_PREFIX} `{name}` calls the library's reference implementation "
+            f"{ref_name}. This exercise asks you to implement it yourself (NumPy is enough)."
         )
     return result
