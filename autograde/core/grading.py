@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ import nbformat
 from autograde import sandbox
 from autograde.core.guard import find_tampering
 from autograde.core.kernel import CellRun, NotebookRun, execute_cells
-from autograde.core.prepare import ROLE_KEY, prepare_notebook
+from autograde.core.prepare import ROLE_KEY, describe_cell, prepare_notebook
 from autograde.core.spec import AssignmentSpec, ManualSpec
 from respai.testing import SHORTCUT_PREFIX
 
@@ -231,6 +232,7 @@ def _read(path: Path) -> nbformat.NotebookNode:
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several types for a broken structure
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = message if len(message) <= 200 else message[:200] + " ..."
         raise ValueError(f"invalid notebook structure: {message}") from None
     return nb
 
@@ -297,11 +299,12 @@ def _grade(
     if status == "graded" and tampered:
         status = "tampered"
     memory_reason = (
-        f"cell {out_of_memory[0].index} ran out of memory (limit {memory_mb} MiB)"
+        f"{describe_cell(nb, out_of_memory[0].index)} ran out of memory (limit {memory_mb} MiB)"
         if out_of_memory
         else ""
     )
-    reason = "; ".join(filter(None, [run.reason, memory_reason, *tampered, *prepared.notes]))
+    run_reason = re.sub(r"\bcell (\d+)", lambda m: describe_cell(nb, int(m.group(1))), run.reason)
+    reason = "; ".join(filter(None, [run_reason, memory_reason, *tampered, *prepared.notes]))
     return GradeResult(
         path,
         spec.assignment_id,

@@ -34,6 +34,7 @@ __all__ = ["CellRun", "NotebookRun", "execute_cells"]
 # Environment variables a graded kernel must not inherit: a results file would
 # let a submission write into the instructor's run output.
 _SCRUBBED_ENV = ("RESPAI_RESULTS_FILE", sandbox.ENV_VAR)
+_GUARD_CELL_TIMEOUT = 60.0
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -160,7 +161,12 @@ def execute_cells(
                 if remaining <= 0:
                     status, reason = "timeout", _notebook_limit(notebook_timeout, index)
                     break
-                client.timeout = max(1, int(min(cell_timeout, remaining) + 0.999))
+                limit = cell_timeout
+                if cell.metadata.get("autograde", {}).get("role") == "guard":
+                    # The grader's own cells (importing numpy, scipy, pandas for the
+                    # snapshot) must not eat the student's per-cell allowance.
+                    limit = max(cell_timeout, _GUARD_CELL_TIMEOUT)
+                client.timeout = max(1, int(min(limit, remaining) + 0.999))
                 began = time.monotonic()
                 try:
                     client.execute_cell(cell, index)
@@ -173,7 +179,7 @@ def execute_cells(
                 if outcome.status != "timeout":
                     continue
                 status = "timeout"
-                if cell_timeout >= remaining:
+                if limit >= remaining:
                     reason = _notebook_limit(notebook_timeout, index)
                     break  # leaving the context kills the kernel
                 reason = reason or f"cell {index} exceeded the {cell_timeout:g} s cell limit"

@@ -27,9 +27,11 @@ from autograde.core import cells as C
 from autograde.core import guard
 from autograde.core.spec import AssignmentSpec, TestSpec
 
-__all__ = ["Prepared", "prepare_notebook", "ROLE_KEY"]
+__all__ = ["Prepared", "prepare_notebook", "ROLE_KEY", "ORIGIN_KEY", "describe_cell"]
 
 ROLE_KEY = "autograde"
+#: Position (1-based) of a student cell in the submitted notebook.
+ORIGIN_KEY = "autograde_origin"
 
 
 @dataclass
@@ -65,7 +67,7 @@ def prepare_notebook(
     test_ids = {t.grade_id for t in spec.tests}
     kept: list[nbformat.NotebookNode] = []
     seen_tests: dict[str, list[int]] = {}
-    for cell in student.cells:
+    for position, cell in enumerate(student.cells):
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             continue  # a papermill-executed submission: parameters are ours to set
         gid = C.grade_id(cell)
@@ -75,6 +77,7 @@ def prepare_notebook(
             kept.append(_placeholder(gid))
             continue
         kept.append(copy.deepcopy(cell))
+        kept[-1].metadata[ORIGIN_KEY] = position + 1  # 1-based, as a student counts cells
     for test in spec.tests:
         count = len(seen_tests.get(test.grade_id, []))
         if count == 0:
@@ -174,3 +177,16 @@ def _inject_parameters(cells: list, parameters: dict[str, object], prepared: Pre
             return [*cells[: i + 1], injected, *cells[i + 1 :]]
     prepared.notes.append("no cell is tagged 'parameters'; parameters were set first")
     return [injected, *cells]
+
+
+def describe_cell(nb: nbformat.NotebookNode, index: int) -> str:
+    """Name cell ``index`` of a prepared notebook the way the student sees it."""
+    cell = nb.cells[index]
+    meta = cell.metadata.get(ROLE_KEY, {})
+    if meta.get("role") == "test":
+        part = "hidden part of" if meta.get("hidden") else "visible part of"
+        return f"the {part} test {meta['grade_id']!r}"
+    if meta.get("role") in ("guard", "parameters"):
+        return "a cell added by the grader"
+    where = f"cell {cell.metadata[ORIGIN_KEY]}" if ORIGIN_KEY in cell.metadata else "a cell"
+    return f"{where} (answer {meta['grade_id']!r})" if meta.get("grade_id") else where

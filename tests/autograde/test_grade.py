@@ -42,7 +42,7 @@ EXPECTED = {  # student: (test_add, test_mean, status)
     "bob": (2, 0, "graded"),
     "carol": (0, 0, "graded"),
     "dave": (0, 0, "invalid_notebook"),
-    "erin": (2, 0, "graded"),
+    "erin": (2, 0, "tampered"),  # tests edited and deleted: restored, flagged
     "frank": (0, 3, "timeout"),
     "grace": (2, 0, "crashed"),
     "heidi": (0, 0, "tampered"),
@@ -140,7 +140,9 @@ def test_restoring_tests_needs_no_execution(fixture_course):
     nb = released(fixture_course)
     nb.cells = [c for c in nb.cells if C.grade_id(c) != "test_add"]
     prepared = prepare_notebook(nb, spec, {"SMOKE": True, "SEED": 0})
-    roles = [c.metadata["autograde"] for c in prepared.nb.cells if c.cell_type == "code"]
+    all_roles = [c.metadata["autograde"] for c in prepared.nb.cells if c.cell_type == "code"]
+    assert all_roles[0]["role"] == "guard", "the guard's snapshot runs before any student code"
+    roles = [r for r in all_roles if r["role"] != "guard"]
     tests = [(r["grade_id"], r["hidden"]) for r in roles if r["role"] == "test"]
     assert tests == [
         ("test_add", False),
