@@ -23,7 +23,16 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_workers(parser: argparse.ArgumentParser) -> None:
+def add_workers(parser: argparse.ArgumentParser, *, from_config: bool = False) -> None:
+    """``--workers N``; with ``from_config`` its default (None) comes from the course config."""
+    if from_config:
+        parser.add_argument(
+            "--workers",
+            type=positive_int,
+            help=f"parallel grading processes (default: config, else number of cores, "
+            f"{default_workers()} here)",
+        )
+        return
     parser.add_argument(
         "--workers",
         type=positive_int,

@@ -27,14 +27,24 @@ def write_grades_csv(
     """One row per (student, assignment); one column per test and manual cell.
 
     Manual cells are left empty (pending); ``total`` and ``max_total`` count
-    autograded points only.
+    autograded points only; ``seconds`` is the grading time (the only column
+    that differs between two gradings of the same submissions).
     """
     columns: list[str] = []
     for spec in specs.values():
         for gid in [t.grade_id for t in spec.tests] + [m.grade_id for m in spec.manual]:
             if gid not in columns:
                 columns.append(gid)
-    header = ["student", "assignment", *columns, "total", "max_total", "status", "reason"]
+    header = [
+        "student",
+        "assignment",
+        *columns,
+        "total",
+        "max_total",
+        "status",
+        "reason",
+        "seconds",
+    ]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -49,6 +59,7 @@ def write_grades_csv(
                     f"{result.max_total:g}",
                     result.status,
                     result.reason,
+                    f"{result.seconds:.1f}",
                 ]
             )
 
@@ -103,18 +114,27 @@ td, th {{ border: 1px solid #ccc; padding: .3em .6em; text-align: left; }}
 """
 
 
-def summary(results: Iterable[tuple[str, GradeResult]]) -> str:
-    """Count per status, mean and median score (fraction of autograded points), slowest."""
+def summary(results: Iterable[tuple[str, GradeResult]], *, slowest: int = 3) -> str:
+    """Count per status, mean and median score, the slowest submissions.
+
+    Scores are fractions of each assignment's autograded points. Statuses are
+    listed in the order of :data:`~autograde.core.grading.STATUSES` (then any
+    other, e.g. from an older results log).
+    """
     rows = list(results)
     if not rows:
         return "no submissions graded"
     counts = Counter(r.status for _, r in rows)
+    order = [*STATUSES, *sorted(set(counts) - set(STATUSES))]
     fractions = [r.total / r.max_total if r.max_total else 0.0 for _, r in rows]
-    slowest = sorted(rows, key=lambda r: -r[1].seconds)[:3]
+    timed = sorted((r for r in rows if r[1].seconds > 0), key=lambda r: -r[1].seconds)
     lines = [
-        f"{len(rows)} submission(s): "
-        + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]),
+        f"{len(rows)} submission(s): " + ", ".join(f"{s} {counts[s]}" for s in order if counts[s]),
         f"score: mean {statistics.mean(fractions):.0%}, median {statistics.median(fractions):.0%}",
-        "slowest: " + ", ".join(f"{s}/{r.assignment} {r.seconds:.1f}s" for s, r in slowest),
     ]
+    if timed:
+        lines.append(
+            "slowest: "
+            + ", ".join(f"{s}/{r.assignment} {r.seconds:.1f}s" for s, r in timed[:slowest])
+        )
     return "\n".join(lines)

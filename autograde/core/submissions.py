@@ -1,17 +1,27 @@
-"""Find the submissions of a class in nbgrader's layout.
+"""Find the submissions of a class, in nbgrader's layout or as a flat LMS download.
 
-``SUBMISSIONS/<student>/<assignment id>/<notebook>.ipynb``: the notebook named
-after the assignment is taken, else the only notebook in that folder.
+* nbgrader layout: ``SUBMISSIONS/<student>/<assignment id>/<notebook>.ipynb``;
+  the notebook named after the assignment is taken, else the only notebook in
+  that folder.
+* flat layout (needs the assignment id): ``SUBMISSIONS/<student>.ipynb``, as
+  an LMS download gives them. The student name is the file stem with every
+  character outside ``A-Z a-z 0-9 . _ @ -`` replaced by ``_`` (so e-mail
+  addresses survive); two files that give the same name are an error.
+
+A folder with no submission is an error, never an empty success.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograde.core.errors import UsageError
 
-__all__ = ["Submission", "find_submissions"]
+__all__ = ["Submission", "find_submissions", "student_name"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
 
 @dataclass(frozen=True)
@@ -38,16 +48,21 @@ def find_submissions(root: Path, assignment_id: str | None = None) -> list[Submi
     Parameters
     ----------
     root : Path
+        A folder in either layout: ``*.ipynb`` files directly in it make it flat.
     assignment_id : str, optional
-        Only this assignment's folders.
+        Only this assignment's folders; required for the flat layout.
 
     Raises
     ------
     UsageError
-        If ``root`` is not a folder or holds no submission at all.
+        If ``root`` is not a folder, holds no submission, mixes both layouts,
+        is flat without ``assignment_id``, or two file names give one student.
     """
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder of submissions")
+    flat = sorted(p for p in root.glob("*.ipynb") if p.is_file() and not _hidden(p))
+    if flat:
+        return _flat(root, flat, assignment_id)
     found = []
     for student in sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p)):
         for folder in sorted(p for p in student.iterdir() if p.is_dir() and not _hidden(p)):
@@ -57,9 +72,43 @@ def find_submissions(root: Path, assignment_id: str | None = None) -> list[Submi
     if not found:
         wanted = f"{assignment_id}/" if assignment_id else "<assignment id>/"
         raise UsageError(
-            f"no submissions under {root} (expected <student>/{wanted}<notebook>.ipynb)"
+            f"no submissions under {root} (expected <student>/{wanted}<notebook>.ipynb, "
+            "or <student>.ipynb files with --assignment)"
         )
     return found
+
+
+def student_name(stem: str) -> str:
+    """A file stem as a student name that is safe as a folder name.
+
+    >>> student_name("Jane Doe (late)")
+    'Jane_Doe_late'
+    >>> student_name("jane.doe@uni.edu")
+    'jane.doe@uni.edu'
+    """
+    return _UNSAFE.sub("_", stem).strip("._") or "student"
+
+
+def _flat(root: Path, notebooks: list[Path], assignment_id: str | None) -> list[Submission]:
+    if not assignment_id:
+        raise UsageError(
+            f"{root} holds <student>.ipynb files (flat layout): pass --assignment ID "
+            "to say which assignment they are"
+        )
+    nested = [p.name for p in root.iterdir() if (p / assignment_id).is_dir()]
+    if nested:
+        raise UsageError(
+            f"{root} mixes <student>.ipynb files with <student>/{assignment_id}/ folders "
+            f"({', '.join(sorted(nested)[:3])}); put each layout in its own folder"
+        )
+    by_name: dict[str, list[Path]] = {}
+    for path in notebooks:
+        by_name.setdefault(student_name(path.stem), []).append(path)
+    clashes = {n: ps for n, ps in by_name.items() if len(ps) > 1}
+    if clashes:
+        text = "; ".join(f"{[p.name for p in ps]} -> {n!r}" for n, ps in sorted(clashes.items()))
+        raise UsageError(f"file names that give the same student name: {text}; rename them")
+    return [Submission(name, assignment_id, paths[0]) for name, paths in sorted(by_name.items())]
 
 
 def _hidden(path: Path) -> bool:

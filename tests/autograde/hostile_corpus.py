@@ -48,7 +48,7 @@ class Case:
     student: str
     build: Callable[[Corpus], nbformat.NotebookNode | str]
     status: str | tuple[str, ...]
-    points: int
+    points: int | tuple[int, ...]
     why: str
 
 
@@ -301,9 +301,10 @@ def cases() -> list[Case]:
             "w_sleeps_under_the_cell_limit",
             lambda c: c.full(**{cell: sleepy + c.solution[cell] for cell in POINTS}),
             "timeout",
-            points_without(SENS, LAP, SPLIT),
-            "every answer cell sleeps 13 s (limit 15 s); the 38 s notebook limit stops it in the "
-            "third answer cell",
+            # Where the 38 s notebook limit falls depends on the machine's load; what
+            # must hold is that the tests before it count and none after it does.
+            tuple(FULL - points_without(*list(POINTS)[:k]) for k in range(len(POINTS))),
+            "every answer cell sleeps 13 s (limit 15 s): no cell times out, the notebook does",
         ),
     ]
 

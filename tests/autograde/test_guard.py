@@ -1,0 +1,59 @@
+"""The static tamper scan: finds code reaching into the grader, never flags the course."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from autograde.core.guard import find_tampering
+from tests.autograde.course_helpers import REAL_COURSE
+
+TAMPERING = {
+    "np.isclose": "import numpy as np\nnp.isclose = lambda *a, **k: True",
+    "alias import": "import numpy.testing as npt\nnpt.assert_allclose = lambda *a, **k: None",
+    "from import": "from numpy import testing\ntesting.assert_array_equal = print",
+    "builtins": "import builtins\nbuiltins.isinstance = lambda *a: True",
+    "builtins dict": "__builtins__.__dict__['abs'] = lambda x: 0",
+    "setattr": "import numpy\nsetattr(numpy, 'isclose', lambda *a: True)",
+    "ipython events": "get_ipython().events.register('pre_run_cell', print)",
+    "transformers": "ip = get_ipython()\nip.input_transformers_cleanup.append(lambda l: [])",
+    "custom exc": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)",
+    "settrace": "import sys\nsys.settrace(None)",
+    "frames": "import sys\nsys._getframe(1).f_globals['x'] = 1",
+    "sys.modules": "import sys\nsys.modules['numpy'] = None",
+    "grader state": "__autograde_restore = lambda: None",
+    "scipy": "from scipy import stats\nstats.kstest = lambda *a, **k: (0, 1.0)",
+}
+
+HONEST = {
+    "answer": "def laplace_mechanism(value, sensitivity, epsilon, *, rng=None):\n"
+    "    rng = np.random.default_rng(rng)\n"
+    "    return value + rng.laplace(0, sensitivity / epsilon, size=np.shape(value))",
+    "arrays": "import numpy as np\nx = np.zeros(3)\nx[0] = 1\nnp.random.seed(0)",
+    "pandas options": "import pandas as pd\npd.options.display.max_rows = 5",
+    "magics": "%matplotlib inline\n!ls\nimport math\nmath.sqrt(2)",
+    "shadowing a name": "total = sum([1, 2])\nresult = max(total, 3)",
+}
+
+
+@pytest.mark.parametrize("name", TAMPERING)
+def test_tampering_is_found(name):
+    assert find_tampering([(1, TAMPERING[name])]), f"{name} was not flagged"
+
+
+@pytest.mark.parametrize("name", HONEST)
+def test_honest_code_is_not_flagged(name):
+    assert find_tampering([(1, HONEST[name])]) == []
+
+
+def test_imports_carry_over_between_cells():
+    cells = [(1, "import numpy.testing as npt"), (2, "npt.assert_equal = print")]
+    (finding,) = find_tampering(cells)
+    assert str(finding) == "cell 2, line 1: rebinds numpy.testing.assert_equal"
+
+
+@pytest.mark.parametrize("assignment_id", REAL_COURSE.assignment_ids())
+def test_no_solution_notebook_is_flagged(assignment_id):
+    nb = nbformat.read(REAL_COURSE.source_notebook(assignment_id), as_version=4)
+    cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    assert find_tampering(cells) == []
