@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.util
 import json
 import os
 import resource
@@ -41,7 +42,15 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["SandboxPolicy", "ENV_VAR", "wrap_command", "isolation_level", "kill_uid", "main"]
+__all__ = [
+    "SandboxPolicy",
+    "ENV_VAR",
+    "policy_for",
+    "wrap_command",
+    "isolation_level",
+    "kill_uid",
+    "main",
+]
 
 ENV_VAR = "AUTOGRADE_SANDBOX"
 
@@ -121,6 +130,43 @@ def _userns_allowed() -> bool:
         return Path("/proc/self/ns/user").exists()
 
 
+# --- the policy of a graded kernel ---
+
+
+def policy_for(
+    workdir: str | os.PathLike, memory_mb: int, hidden_paths: tuple[str, ...] = (), *, uid: int
+) -> SandboxPolicy:
+    """Limits and file view of one graded kernel.
+
+    Hidden: the given folders, the grader's working folder, the home folder
+    and the course that ``respai`` is installed from (its solutions and
+    hidden tests). Exposed again, read-only: the Python installation, the
+    virtual environment and the installed ``respai`` package. A folder that
+    contains the scratch folder is never hidden.
+    """
+    hidden = {os.path.realpath(p) for p in (*hidden_paths, os.getcwd(), Path.home())}
+    exposed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    spec = importlib.util.find_spec("respai")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        exposed.add(os.path.realpath(location))
+        course = Path(location).resolve().parents[1]
+        if (course / "solutions").is_dir():
+            hidden.add(str(course))
+    scratch = os.path.realpath(workdir)
+    hidden = {
+        p
+        for p in hidden
+        if p != "/" and not scratch.startswith(p.rstrip("/") + "/") and p != scratch
+    }
+    return SandboxPolicy(
+        memory_mb=memory_mb,
+        hidden_paths=tuple(sorted(hidden)),
+        exposed_paths=tuple(sorted(exposed)),
+        uid=uid,
+        workdir=scratch,
+    )
+
+
 # --- inside the launcher ----------------------------------------------------
 
 
@@ -147,6 +193,15 @@ def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int
     )
 
 
+def _outermost(paths) -> list[str]:
+    """Drop folders inside another one of ``paths``: covering the outer one hides them."""
+    kept: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in paths}):
+        if not any(path.startswith(outer.rstrip("/") + "/") for outer in kept):
+            kept.append(path)
+    return kept
+
+
 def _write_map(path: str, text: str) -> None:
     with open(path, "w") as handle:
         handle.write(text)
@@ -155,7 +210,7 @@ def _write_map(path: str, text: str) -> None:
 def _private_view(policy: SandboxPolicy) -> None:
     """Hide ``hidden_paths`` behind empty tmpfs, bind ``exposed_paths`` back read-only."""
     libc = _libc()
-    hidden = [p for p in policy.hidden_paths if os.path.isdir(p)]
+    hidden = _outermost(p for p in policy.hidden_paths if os.path.isdir(p))
     exposed = [p for p in policy.exposed_paths if os.path.isdir(p)]
     if not hidden:
         return

@@ -14,11 +14,9 @@ them can reveal the hidden test.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 import traceback
@@ -275,7 +273,13 @@ def _grade(
             notebook_timeout=notebook_timeout,
             kernel_name=spec.kernel_name,
             skip=lambda i, done: _after_failed_segment(nb, i, done),
-            policy=sandbox_policy(folder, memory_mb, hidden_paths) if sandboxed else None,
+            policy=(
+                sandbox.policy_for(
+                    folder, memory_mb, hidden_paths, uid=_SANDBOX_UID_BASE + os.getpid()
+                )
+                if sandboxed
+                else None
+            ),
         )
     tests = tuple(_score(spec, nb, run))
     errors = tuple(
@@ -315,40 +319,6 @@ def _grade(
         errors,
         time.monotonic() - start,
         nbformat.writes(nb) if keep_executed else None,
-    )
-
-
-def sandbox_policy(
-    workdir: Path, memory_mb: int, hidden_paths: tuple[str, ...] = ()
-) -> sandbox.SandboxPolicy:
-    """Limits and file view of one graded kernel.
-
-    Hidden: the given folders, the grader's working folder, the home folder
-    and the course that ``respai`` is installed from (its solutions and
-    hidden tests). Exposed again, read-only: the Python installation, the
-    virtual environment and the installed ``respai`` package. A folder that
-    contains the scratch folder is never hidden.
-    """
-    hidden = {os.path.realpath(p) for p in (*hidden_paths, os.getcwd(), Path.home())}
-    exposed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    spec = importlib.util.find_spec("respai")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        exposed.add(os.path.realpath(location))
-        course = Path(location).resolve().parents[1]
-        if (course / "solutions").is_dir():
-            hidden.add(str(course))
-    scratch = os.path.realpath(workdir)
-    hidden = {
-        p
-        for p in hidden
-        if p != "/" and not scratch.startswith(p.rstrip("/") + "/") and p != scratch
-    }
-    return sandbox.SandboxPolicy(
-        memory_mb=memory_mb,
-        hidden_paths=tuple(sorted(hidden)),
-        exposed_paths=tuple(sorted(exposed)),
-        uid=_SANDBOX_UID_BASE + os.getpid(),
-        workdir=scratch,
     )
 
 

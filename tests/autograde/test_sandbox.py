@@ -1,0 +1,72 @@
+"""The kernel launcher: resource limits, hidden folders, another uid."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autograde import sandbox
+
+pytestmark = pytest.mark.skipif(
+    sandbox.isolation_level() == "limits-only", reason="needs Linux namespaces"
+)
+
+PROBE = """
+import json, os
+import numpy as np
+report = {"uid": os.getuid(), "secret": os.path.exists(SECRET), "nested": os.path.exists(NESTED)}
+try:
+    open(os.path.join(COURSE, "x.txt"), "w")
+    report["write"] = "allowed"
+except OSError as error:
+    report["write"] = type(error).__name__
+try:
+    np.ones(8 * 1024**3 // 8)
+    report["memory"] = "allowed"
+except MemoryError:
+    report["memory"] = "MemoryError"
+print(json.dumps(report))
+"""
+
+
+def run_probe(tmp_path, hidden):
+    course = tmp_path / "course"
+    (course / "solutions" / "deep").mkdir(parents=True)
+    (course / "solutions" / "secret.ipynb").write_text("hidden tests")
+    work = tmp_path / "work"
+    work.mkdir()
+    policy = sandbox.policy_for(
+        work, 2048, tuple(str(course / p) for p in hidden), uid=200_000 + os.getpid()
+    )
+    code = PROBE.replace("SECRET", repr(str(course / "solutions" / "secret.ipynb")))
+    code = code.replace("NESTED", repr(str(course / "solutions" / "deep")))
+    code = code.replace("COURSE", repr(str(course)))
+    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+    command = sandbox.wrap_command([sys.executable, "-c", code])
+    done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_nested_hidden_folders_are_hidden_and_limits_hold(tmp_path):
+    report = run_probe(tmp_path, ["", "solutions", "solutions/deep"])
+    assert report["secret"] is False and report["nested"] is False
+    assert report["write"] != "allowed"
+    assert report["memory"] == "MemoryError"
+    if os.geteuid() == 0:
+        assert report["uid"] == 200_000 + os.getpid()
+
+
+def test_outermost_drops_folders_inside_others():
+    assert sandbox._outermost(["/a/b", "/a", "/ab", "/a/b/c"]) == ["/a", "/ab"]
+
+
+def test_policy_round_trips_through_the_environment(tmp_path):
+    policy = sandbox.policy_for(tmp_path, 1024, ("/nonexistent",), uid=123)
+    assert sandbox.SandboxPolicy.from_env(policy.to_env()) == policy
+    assert json.loads(policy.to_env())["memory_mb"] == 1024
+    assert str(tmp_path) not in policy.hidden_paths
