@@ -24,7 +24,9 @@ import argparse
 import csv
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,17 +89,22 @@ def set_smoke(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def run(command: list[str], cwd: Path) -> float:
-    """Run ``command`` in ``cwd``; return its wall-clock seconds, or exit with its output."""
-    env = os.environ | {
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    }  # nbgrader: alembic
+def run(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Run ``command`` in ``cwd``; return (wall, CPU) seconds of it and its children, or exit.
+
+    CPU seconds (user + system, kernels included) are the load-independent
+    part: other jobs on a shared machine stretch the wall time, not this.
+    """
+    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # alembic
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode not in (0, 1):  # autograde: 1 = some submission not plainly graded
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return seconds
+    return seconds, cpu
 
 
 def nbgrader_course(work: Path, submissions: Path, cell_timeout: int) -> Path:
@@ -137,39 +144,57 @@ def autograde_scores(out: Path) -> tuple[dict[str, float], dict[str, str]]:
     }
 
 
-def benchmark(n: int, workers: int, cell_timeout: int) -> dict:
-    """Generate the class, grade it with both tools, return the comparison record."""
-    load_before = os.getloadavg()[0]
+def benchmark(n: int, workers: int, cell_timeout: int, repeat: int = 1) -> dict:
+    """Generate the class, grade it ``repeat`` times with both tools, return the comparison.
+
+    The order of the two graders alternates between repeats, so a burst of
+    load from other jobs does not always hit the same one; times are medians.
+    """
+    load = [os.getloadavg()[0]]
+    times: dict[str, list[tuple[float, float]]] = {"nbgrader": [], "autograde": []}
+    disagree: dict[str, list] = {}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         work = Path(tmp)
         kinds = make_submissions(n, work / "submissions")
         students = sorted(kinds)
         root = nbgrader_course(work, work / "submissions", cell_timeout)
-        nbgrader_s = run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], root)
-        theirs = nbgrader_scores(root, students)
         out = work / "autograde-out"
         command = [str(BIN / "autograde"), "grade", str(work / "submissions"), "--out", str(out)]
         command += ["--workers", str(workers), "--cell-timeout", str(cell_timeout)]
-        autograde_s = run(command, ROOT)
-        ours, statuses = autograde_scores(out)
-    disagree = {s: [theirs.get(s), ours.get(s)] for s in students if theirs.get(s) != ours.get(s)}
+        for i in range(repeat):
+            for tool in ("nbgrader", "autograde")[:: 1 if i % 2 == 0 else -1]:
+                if tool == "nbgrader":
+                    nbgrader = [str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"]
+                    times[tool].append(run(nbgrader, root))
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
+                    times[tool].append(run(command, ROOT))
+                load.append(os.getloadavg()[0])
+            theirs = nbgrader_scores(root, students)
+            ours, statuses = autograde_scores(out)
+            disagree |= {s: [theirs[s], ours.get(s)] for s in students if theirs[s] != ours.get(s)}
+    wall = {k: statistics.median(t for t, _ in v) for k, v in times.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
     timeout_student = next(s for s, k in kinds.items() if k == "timeout")
     return {
         "submissions": n,
         "workers": workers,
-        "nbgrader_s": round(nbgrader_s, 1),
-        "autograde_s": round(autograde_s, 1),
-        "speedup": round(nbgrader_s / autograde_s, 2),
+        "nbgrader_s": round(wall["nbgrader"], 1),
+        "autograde_s": round(wall["autograde"], 1),
+        "speedup": round(wall["nbgrader"] / wall["autograde"], 2),
         "scores_agree": not disagree,
         "disagreements": disagree,
         "timeout_points": {
-            "nbgrader": theirs.get(timeout_student),
+            "nbgrader": theirs[timeout_student],
             "autograde": ours.get(timeout_student),
             "autograde_status": statuses.get(timeout_student),
         },
         "cell_timeout_s": cell_timeout,
         "kinds": {k: sum(v == k for v in kinds.values()) for k in ("timeout", *KINDS)},
-        "load_avg_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "repeats": repeat,
+        "runs_s": {k: [round(t, 1) for t, _ in v] for k, v in times.items()},
+        "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
+        "load_avg_1min": [round(x, 1) for x in load],
         "cores": os.cpu_count(),
     }
 
@@ -182,9 +207,10 @@ def print_table(result: dict) -> None:
         ("nbgrader autograde (sequential)", result["nbgrader_s"]),
         (f"autograde grade --workers {result['workers']}", result["autograde_s"]),
     ]
-    print(f"{'grader':38s} {'seconds':>8s} {'s/submission':>13s}")
-    for label, seconds in rows:
-        print(f"{label:38s} {seconds:8.1f} {seconds / n:13.2f}")
+    print(f"{'grader':38s} {'seconds':>8s} {'s/submission':>13s} {'CPU s':>8s}")
+    for (label, seconds), cpu in zip(rows, result["cpu_s"].values(), strict=True):
+        print(f"{label:38s} {seconds:8.1f} {seconds / n:13.2f} {cpu:8.1f}")
+    print(f"runs (s): {result['runs_s']}")
     print(f"speedup {result['speedup']:.2f}x; scores agree: {result['scores_agree']}")
     for student, (theirs, ours) in result["disagreements"].items():
         print(f"  {student}: nbgrader {theirs}, autograde {ours}")
@@ -201,11 +227,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cell-timeout", type=int, default=20, help="seconds per cell, both graders"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each grader (median)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    if args.n < 2 or args.workers < 1 or args.cell_timeout < 1:
-        parser.error("need --n >= 2, --workers >= 1, --cell-timeout >= 1")
-    result = benchmark(args.n, args.workers, args.cell_timeout)
+    if args.n < 2 or min(args.workers, args.cell_timeout, args.repeat) < 1:
+        parser.error("need --n >= 2 and --workers, --cell-timeout, --repeat >= 1")
+    result = benchmark(args.n, args.workers, args.cell_timeout, args.repeat)
     if args.json:
         print(json.dumps(result))
     else:

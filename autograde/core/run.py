@@ -98,6 +98,8 @@ def _run_one(
             kernel_name="python3",
             cwd=str(Path(source).parent),
             progress_bar=False,
+            # Forwarded to the kernel: keep its start-up warnings out of the summary.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         failure = {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": exc.evalue}
