@@ -1,5 +1,8 @@
-"""Differential privacy: mechanisms, sensitivity, composition (later: accounting, DP-SGD)."""
+"""Differential privacy: mechanisms, sensitivity, composition, accounting, sampling, attacks.
 
-from respai.privacy import composition, mechanisms, sensitivity
+DP-SGD (``respai.privacy.dpsgd``) comes next.
+"""
 
-__all__ = ["mechanisms", "sensitivity", "composition"]
+from respai.privacy import accounting, attacks, composition, mechanisms, sampling, sensitivity
+
+__all__ = ["mechanisms", "sensitivity", "composition", "accounting", "sampling", "attacks"]

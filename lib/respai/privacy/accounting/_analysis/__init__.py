@@ -1,0 +1,1 @@
+"""Pure functions behind :mod:`respai.privacy.accounting` (no state, no validation)."""
