@@ -1,0 +1,50 @@
+r"""DP-SGD (Abadi et al. 2016) with :mod:`torch.func` per-sample gradients.
+
+Layout like Opacus: :mod:`.grad_sample` (per-sample gradients),
+:mod:`.clipping` (clip and noise), :mod:`.optimizer` (:class:`DPOptimizer`),
+:mod:`.data_loader` (Poisson sampling), :mod:`.validators` (refuse BatchNorm)
+and :func:`make_private`, which ties them together.
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> from respai.train import fit, make_loader
+>>> X = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+>>> model = nn.Linear(2, 1)
+>>> model, opt, loader = make_private(
+...     model, torch.optim.SGD(model.parameters(), lr=0.5),
+...     make_loader(X, X[:, 0] > 0, batch_size=16, shuffle=True),
+...     noise_multiplier=1.0, max_grad_norm=1.0, delta=1e-5, epochs=1, generator=0)
+>>> _ = fit(model, loader, epochs=1, optimizer=opt, device="cpu", progress=False)
+>>> round(opt.get_epsilon(), 2)  # RDP accountant, q = 1/4, 4 steps
+4.87
+"""
+
+from respai.privacy.dpsgd.clipping import (
+    clip_and_sum,
+    clip_factors,
+    gaussian_noise,
+    per_sample_norms,
+)
+from respai.privacy.dpsgd.data_loader import PoissonBatchSampler, poisson_loader
+from respai.privacy.dpsgd.grad_sample import GradSampleModule, per_sample_gradients
+from respai.privacy.dpsgd.make_private import make_private
+from respai.privacy.dpsgd.optimizer import DPOptimizer
+from respai.privacy.dpsgd.validators import BATCHNORM_MESSAGE, check_model, validate_model
+
+__all__ = [
+    "make_private",
+    "DPOptimizer",
+    "GradSampleModule",
+    "per_sample_gradients",
+    "per_sample_norms",
+    "clip_factors",
+    "clip_and_sum",
+    "gaussian_noise",
+    "PoissonBatchSampler",
+    "poisson_loader",
+    "validate_model",
+    "check_model",
+    "BATCHNORM_MESSAGE",
+]
