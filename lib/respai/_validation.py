@@ -27,6 +27,7 @@ __all__ = [
     "check_finite_array",
     "check_binary_array",
     "check_positive_int",
+    "check_non_negative_int",
     "check_rng",
 ]
 
@@ -102,6 +103,18 @@ def check_positive_int(name: str, value: object) -> int:
         )
     if value <= 0:
         raise _fail(name, "a positive integer", value)
+    return int(value)
+
+
+def check_non_negative_int(name: str, value: object) -> int:
+    """Validate an integer >= 0, such as a count or a sample size (``bool`` is refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ParameterTypeError(
+            f"`{name}` must be a non-negative integer; got {value!r} "
+            f"of type {type(value).__name__}."
+        )
+    if value < 0:
+        raise _fail(name, "a non-negative integer", value)
     return int(value)
 
 

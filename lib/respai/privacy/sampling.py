@@ -30,7 +30,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from respai._validation import check_rng
+from respai._validation import check_non_negative_int, check_rng
 from respai.exceptions import ParameterTypeError, ParameterValueError
 
 __all__ = [
@@ -78,11 +78,7 @@ def _as_fraction(name: str, value: object, *, allow_zero: bool) -> Fraction:
 
 
 def _check_size(size: object) -> int | None:
-    if size is None:
-        return None
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
-        raise ParameterValueError(f"`size` must be None or a non-negative integer; got {size!r}.")
-    return int(size)
+    return None if size is None else check_non_negative_int("size", size)
 
 
 # --- exact integer primitives -------------------------------------------------------

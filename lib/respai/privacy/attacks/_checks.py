@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from respai._validation import check_binary_array, check_finite_array
-from respai.exceptions import ParameterTypeError, ParameterValueError
+from respai._validation import check_binary_array, check_finite_array, check_non_negative_int
+from respai.exceptions import ParameterValueError
 
 __all__ = ["check_count", "check_scores_and_labels"]
 
 
 def check_count(name: str, value: object, *, upper: int | None = None, upper_name: str = "") -> int:
     """Validate a count: an integer ``0 <= value`` (and ``<= upper`` when given)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ParameterTypeError(
-            f"`{name}` must be a non-negative integer count; got {value!r} "
-            f"of type {type(value).__name__}."
-        )
-    if value < 0:
-        raise ParameterValueError(f"`{name}` must be a non-negative integer count; got {value!r}.")
+    value = check_non_negative_int(name, value)
     if upper is not None and value > upper:
         raise ParameterValueError(
             f"`{name}` must be <= `{upper_name}` ({upper}); got {value!r}. "
             f"A count of successes cannot exceed the number of trials."
         )
-    return int(value)
+    return value
 
 
 def check_scores_and_labels(scores: object, labels: object) -> tuple[np.ndarray, np.ndarray]:
