@@ -207,11 +207,35 @@ def _write_map(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _private_view(policy: SandboxPolicy) -> None:
+def _closed_ancestors(paths: list[str], keep_open: str | None) -> list[str]:
+    """Folders above ``paths`` that other users cannot enter (no ``o+x``, e.g. ``mktemp -d``).
+
+    A kernel running under another uid could not reach an exposed folder
+    through them; covering them like hidden folders (and binding the exposed
+    ones back) makes the path walkable without opening the rest of them.
+    """
+    closed = set()
+    for path in paths:
+        for folder in Path(path).parents:
+            text = str(folder)
+            if text == "/" or (keep_open and (keep_open + "/").startswith(text + "/")):
+                continue
+            try:
+                if not os.stat(text).st_mode & 0o001:
+                    closed.add(text)
+            except OSError:
+                continue
+    return sorted(closed)
+
+
+def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
     """Hide ``hidden_paths`` behind empty tmpfs, bind ``exposed_paths`` back read-only."""
     libc = _libc()
-    hidden = _outermost(p for p in policy.hidden_paths if os.path.isdir(p))
     exposed = [p for p in policy.exposed_paths if os.path.isdir(p)]
+    candidates = [p for p in policy.hidden_paths if os.path.isdir(p)]
+    if other_uid:
+        candidates += _closed_ancestors(exposed, policy.workdir)
+    hidden = _outermost(candidates)
     if not hidden:
         return
     flags = _CLONE_NEWNS
@@ -316,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     if use_uid:
         command = _give_to_uid(command, policy)
     if sys.platform == "linux" and isolation_level() != "limits-only":
-        _private_view(policy)
+        _private_view(policy, other_uid=use_uid)
     if use_uid:
         os.environ["HOME"] = policy.workdir or "/tmp"
         _drop_privileges(policy.uid)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +73,32 @@ def test_policy_round_trips_through_the_environment(tmp_path):
     assert sandbox.SandboxPolicy.from_env(policy.to_env()) == policy
     assert json.loads(policy.to_env())["memory_mb"] == 1024
     assert str(tmp_path) not in policy.hidden_paths
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="another uid needs root")
+def test_exposed_folder_under_a_closed_parent_stays_reachable(tmp_path):
+    closed = tmp_path / "closed"  # like `mktemp -d`: mode 700, owned by root
+    (closed / "pkg").mkdir(parents=True)
+    (closed / "pkg" / "module.txt").write_text("shared")
+    (closed / "secret.txt").write_text("private")
+    closed.chmod(0o700)
+    work = Path(tempfile.mkdtemp(prefix="autograde-test-"))  # graders' scratch lives in /tmp
+    policy = sandbox.policy_for(work, 2048, (), uid=200_000 + os.getpid())
+    policy = sandbox.SandboxPolicy(
+        **{**policy.__dict__, "exposed_paths": (*policy.exposed_paths, str(closed / "pkg"))}
+    )
+    code = (
+        "import os, json; print(json.dumps(["
+        f"open({str(closed / 'pkg' / 'module.txt')!r}).read(), "
+        f"os.path.exists({str(closed / 'secret.txt')!r})]))"
+    )
+    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+    command = sandbox.wrap_command([sys.executable, "-c", code])
+    try:
+        done = subprocess.run(
+            command, env=env, cwd=work, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["shared", False]
