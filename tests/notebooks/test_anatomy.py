@@ -51,3 +51,10 @@ def test_committed_notebooks_carry_no_outputs(path):
         if cell.cell_type == "code":
             assert not cell.outputs, f"cell {index} has outputs: strip them before committing"
             assert cell.execution_count is None, f"cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.parent.name)
+def test_every_assignment_has_its_structure_tests(path):
+    tests = Path(__file__).with_name(f"test_{path.parent.name}.py")
+    assert tests.is_file(), f"add {tests.name}: a NotebookStructure subclass (see structure.py)"
+    assert "NotebookStructure" in tests.read_text()
