@@ -24,7 +24,10 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["per_sample_norms", "clip_factors", "clip_and_sum", "gaussian_noise"]
+from respai._validation import check_positive
+from respai.exceptions import ParameterTypeError, ParameterValueError
+
+__all__ = ["per_sample_norms", "clip_factors", "clip_and_sum", "gaussian_noise", "noisy_average"]
 
 
 def per_sample_norms(grad_samples: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -83,3 +86,67 @@ def gaussian_noise(
     return torch.normal(
         0.0, std, size=like.shape, dtype=like.dtype, device=like.device, generator=generator
     )
+
+
+def noisy_average(
+    summed_grads: Sequence[torch.Tensor],
+    noise_multiplier: float,
+    max_grad_norm: float,
+    expected_batch_size: float,
+    *,
+    generator: torch.Generator | None = None,
+) -> list[torch.Tensor]:
+    r"""Noise the clipped sum and divide by the expected batch size (Abadi et al. 2016, Alg. 1).
+
+    For each parameter's clipped sum :math:`s = \sum_{i \in B} \bar g_i`,
+
+    .. math::
+
+        \tilde g = \frac{1}{qN}\big(s + \mathcal N(0, \sigma^2 C^2 I)\big),
+
+    an independent Gaussian draw for every coordinate of every parameter: the
+    Gaussian mechanism on a sum whose L2 sensitivity is :math:`C`. The divisor
+    is the *expected* batch size :math:`qN`, a public constant; the drawn
+    :math:`|B|` is random under Poisson sampling, and dividing by it would
+    release it without noise.
+
+    Parameters
+    ----------
+    summed_grads : sequence of torch.Tensor
+        :math:`\sum_i \bar g_i`, one tensor per parameter (:func:`clip_and_sum`).
+    noise_multiplier : float
+        :math:`\sigma \ge 0` (0: no noise, no privacy).
+    max_grad_norm : float
+        Clipping norm :math:`C > 0` used for the sum.
+    expected_batch_size : float
+        :math:`qN > 0`.
+    generator : torch.Generator, optional, keyword-only
+        Source of the noise, on the tensors' device (not cryptographically secure).
+
+    Returns
+    -------
+    list of torch.Tensor
+        :math:`\tilde g`, shaped like ``summed_grads``.
+
+    Examples
+    --------
+    >>> noisy_average([torch.tensor([2.0, 4.0])], 0.0, 1.0, 2.0)
+    [tensor([1., 2.])]
+    """
+    if isinstance(summed_grads, torch.Tensor) or not all(
+        isinstance(s, torch.Tensor) for s in summed_grads
+    ):
+        raise ParameterTypeError(
+            "`summed_grads` must be a sequence of tensors, one per parameter; got "
+            f"{type(summed_grads).__name__}. Wrap a single tensor in a list."
+        )
+    if noise_multiplier != 0 or isinstance(noise_multiplier, bool):
+        noise_multiplier = check_positive("noise_multiplier", noise_multiplier, fix="E.g. 1.0.")
+    max_grad_norm = check_positive("max_grad_norm", max_grad_norm, fix="Try 1.0.")
+    expected_batch_size = check_positive("expected_batch_size", expected_batch_size)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ParameterValueError(
+            f"`generator` must be None or a torch.Generator; got {generator!r}."
+        )
+    std = float(noise_multiplier) * max_grad_norm
+    return [(s + gaussian_noise(s, std, generator)) / expected_batch_size for s in summed_grads]

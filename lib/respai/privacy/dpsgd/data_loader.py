@@ -20,7 +20,44 @@ from respai.data.tensors import as_torch_generator
 from respai.exceptions import ParameterTypeError
 from respai.privacy.accounting.accountant import check_sample_rate
 
-__all__ = ["PoissonBatchSampler", "poisson_loader"]
+__all__ = ["poisson_sample", "PoissonBatchSampler", "poisson_loader"]
+
+
+def poisson_sample(
+    num_samples: int, sample_rate: float, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""Indices of one Poisson-sampled batch: each of ``num_samples`` joins with probability q.
+
+    .. math:: B = \{\, i : U_i < q \,\}, \qquad U_1, \dots, U_N \overset{iid}{\sim} U(0, 1),
+
+    so :math:`|B| \sim \mathrm{Binomial}(N, q)` (it can be 0) and whether one
+    example is in the batch tells nothing about any other: the independence
+    that privacy amplification by subsampling needs (Mironov, Talwar & Zhang
+    2019, Section 3; Abadi et al. 2016, Section 3.1 "Lots").
+
+    Parameters
+    ----------
+    num_samples : int
+        Dataset size :math:`N \ge 1`.
+    sample_rate : float
+        :math:`q \in (0, 1]`.
+    generator : torch.Generator, optional, keyword-only
+        Source of the coins (not cryptographically secure).
+
+    Returns
+    -------
+    torch.Tensor
+        1-D ``int64`` tensor of the chosen indices, in increasing order.
+
+    Examples
+    --------
+    >>> poisson_sample(4, 0.5, generator=torch.Generator().manual_seed(0)).tolist()
+    [0, 2, 3]
+    """
+    n = check_positive_int("num_samples", num_samples)
+    q = check_sample_rate(sample_rate)
+    coins = torch.rand(n, generator=generator)
+    return torch.nonzero(coins < q).reshape(-1)
 
 
 class PoissonBatchSampler(Sampler[list[int]]):
@@ -63,8 +100,9 @@ class PoissonBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         for _ in range(self.steps):
-            coins = torch.rand(self.num_samples, generator=self.generator)
-            yield torch.nonzero(coins < self.sample_rate).reshape(-1).tolist()
+            yield poisson_sample(
+                self.num_samples, self.sample_rate, generator=self.generator
+            ).tolist()
 
 
 def _empty_collate(dataset: Dataset):

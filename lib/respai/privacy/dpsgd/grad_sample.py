@@ -153,8 +153,11 @@ class GradSampleModule(nn.Module):
         scale = float(batch) if self.loss_reduction == "mean" else 1.0
         expanded = {}
         for name, p in trainable:
-            e = p.expand(batch, *p.shape)
-            e.register_hook(_make_hook(p, scale))
+            # Each expanded copy is a leaf of its own, not a view in p's graph: autograd
+            # would otherwise sum the strided (B, *shape) gradient back onto p, which is
+            # several times slower on CPU than the sum of the contiguous copy the hook makes.
+            e = p.detach().expand(batch, *p.shape).requires_grad_(True)
+            e.register_post_accumulate_grad_hook(_make_hook(p, scale))
             expanded[name] = e
         shared = {k: v for k, v in self._module.named_parameters() if not v.requires_grad}
         shared.update(dict(self._module.named_buffers()))
@@ -188,7 +191,22 @@ def _store(p: torch.Tensor, g: torch.Tensor) -> None:
 
 
 def _make_hook(p: torch.Tensor, scale: float):
-    def hook(g: torch.Tensor) -> None:
-        _store(p, (g * scale).detach())
+    """Hook on the expanded leaf: set ``p.grad_sample``, add the batch gradient to ``p.grad``."""
+
+    def hook(expanded: torch.Tensor) -> None:
+        g = expanded.grad
+        expanded.grad = None  # don't keep a second (B, *shape) tensor alive with the graph
+        with torch.no_grad():
+            # AccumulateGrad hands over a fresh contiguous tensor that nothing else holds:
+            # rescale it in place (the later reductions want it contiguous anyway).
+            sample = g if g.is_contiguous() else g.contiguous()
+            if scale != 1.0:
+                sample.mul_(scale)
+            batch_grad = sample.sum(0) / scale if scale != 1.0 else sample.sum(0)
+            _store(p, sample)
+            if p.grad is None:
+                p.grad = batch_grad.to(p.dtype)
+            else:
+                p.grad.add_(batch_grad)
 
     return hook

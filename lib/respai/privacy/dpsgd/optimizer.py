@@ -28,7 +28,7 @@ from respai._validation import check_delta, check_positive
 from respai.data.tensors import as_torch_generator
 from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.privacy.accounting import Accountant, create_accountant
-from respai.privacy.dpsgd.clipping import clip_and_sum, gaussian_noise
+from respai.privacy.dpsgd.clipping import clip_and_sum, noisy_average
 from respai.privacy.dpsgd.grad_sample import check_loss_reduction
 
 __all__ = ["DPOptimizer"]
@@ -184,11 +184,16 @@ class DPOptimizer(torch.optim.Optimizer):
                 "loss.backward() before step()."
             )
         sums = clip_and_sum([p.grad_sample for p in params], self.max_grad_norm)
-        std = self.noise_multiplier * self.max_grad_norm
         scale = self.expected_batch_size if self.loss_reduction == "mean" else 1.0
         for p, s in zip(params, sums, strict=True):
-            noisy = s + gaussian_noise(s, std, self._noise_generator(s.device))
-            p.grad = (noisy / scale).to(p.dtype)
+            (noisy,) = noisy_average(
+                [s],
+                self.noise_multiplier,
+                self.max_grad_norm,
+                scale,
+                generator=self._noise_generator(s.device),
+            )
+            p.grad = noisy.to(p.dtype)
 
     def step(self, closure: Callable[[], float] | None = None):
         """Privatise the gradients, step the wrapped optimizer, record the step."""
