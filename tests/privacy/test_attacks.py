@@ -151,14 +151,32 @@ def test_rule_of_three():
 # --- epsilon lower bound (Jagielski et al. 2020) -----------------------------------
 
 
-def test_epsilon_lower_bound_formula_from_scipy_intervals():
-    tp, fp, p, n, alpha, delta = 930, 40, 1000, 1200, 0.05, 1e-3
-    lo = stats.binomtest(tp, p).proportion_ci(1 - alpha, "exact").low  # alpha/2 per side
+@pytest.mark.parametrize(
+    "tp, fp, p, n, alpha, delta",
+    [
+        (930, 40, 1000, 1200, 0.05, 1e-3),  # "member" ordering binds: ln(TPR / FPR)
+        (999, 500, 1000, 1000, 0.05, 0.0),  # "non-member" ordering binds: ln(TNR / FNR)
+        (60, 2, 60, 80, 0.01, 1e-5),
+        (300, 1, 400, 400, 0.1, 0.0),
+    ],
+)
+def test_epsilon_lower_bound_formula_from_scipy_intervals(tp, fp, p, n, alpha, delta):
+    # Two-sided exact intervals at confidence 1 - alpha: alpha / 2 in each tail, the
+    # convention of Jagielski et al.'s code (clopper_pearson(count, trials, conf)).
+    lo = stats.binomtest(tp, p).proportion_ci(1 - alpha, "exact").low
     hi = stats.binomtest(fp, n).proportion_ci(1 - alpha, "exact").high
-    expected = math.log((lo - delta) / hi)
-    assert epsilon_lower_bound(tp, fp, p, n, alpha=alpha, delta=delta) == pytest.approx(
-        expected, rel=1e-10
-    )
+    both = [math.log((lo - delta) / hi), math.log((1 - hi - delta) / (1 - lo))]
+    got = epsilon_lower_bound(tp, fp, p, n, alpha=alpha, delta=delta)
+    assert got == pytest.approx(max(both), rel=1e-10)
+
+
+def test_the_larger_ordering_is_used():
+    high_rates = epsilon_lower_bound(999, 500, 1000, 1000)  # TPR ~ 1, FPR ~ 1/2
+    low_rates = epsilon_lower_bound(500, 1, 1000, 1000)  # mirror image: FNR ~ 1/2, TNR ~ 1
+    assert high_rates == pytest.approx(low_rates, rel=1e-12)  # the two orderings are mirrors
+    lo = clopper_pearson_lower(999, 1000, 0.025)
+    hi = clopper_pearson_upper(500, 1000, 0.025)
+    assert math.log(lo / hi) < 1.0 < high_rates == pytest.approx(math.log((1 - hi) / (1 - lo)))
 
 
 def test_no_evidence_gives_zero():
@@ -225,6 +243,31 @@ def test_randomized_response_audit_is_valid():
     violations = int(np.sum(bounds > eps))
     assert violations <= stats.binom.ppf(0.999, audits, alpha)
     assert np.all(bounds >= 0)
+
+
+def test_asymmetric_mechanism_audit_is_valid():
+    """Audit a binary mechanism whose privacy loss sits on the "non-member" side.
+
+    With the canary it outputs 1 with probability 0.99, without it 0.5: its ε
+    is max(ln(0.99/0.5), ln(0.5/0.01)) = ln 50, reached only by the complement
+    ordering. The bound (max of both orderings, no extra α split) must stay
+    below ln 50 in at least 95 % of audits: as above, the test allows the 0.999
+    quantile of Binomial(2000, 0.05) violations (false-failure rate <= 1e-3), and
+    checks that the complement ordering is what makes the bound large.
+    """
+    true_eps, trials, audits, alpha = math.log(50), 500, 2000, 0.05
+    rng = np.random.default_rng(9)
+    tps = rng.binomial(trials, 0.99, size=audits)
+    fps = rng.binomial(trials, 0.5, size=audits)
+    bounds = np.array(
+        [
+            epsilon_lower_bound(int(a), int(b), trials, trials, alpha=alpha)
+            for a, b in zip(tps, fps, strict=True)
+        ]
+    )
+    assert np.sum(bounds > true_eps) <= stats.binom.ppf(0.999, audits, alpha)
+    # ln(0.99 / 0.5) = 0.68 is all the "member" ordering can show; the median bound is far above
+    assert np.median(bounds) > 2.5
 
 
 def test_randomized_response_audit_is_tight_with_many_trials():

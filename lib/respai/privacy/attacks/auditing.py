@@ -8,8 +8,11 @@ neighbouring datasets :math:`D_1` (with the canary) and :math:`D_0`
 
     \Pr[M(D_1) \in O] \le e^{\varepsilon} \Pr[M(D_0) \in O] + \delta
     \quad\Longrightarrow\quad
-    \varepsilon \ge \ln \frac{\mathrm{TPR} - \delta}{\mathrm{FPR}}.
+    \varepsilon \ge \ln \frac{\mathrm{TPR} - \delta}{\mathrm{FPR}},
 
+and, applied to the complement :math:`O^c` with the roles of :math:`D_0` and
+:math:`D_1` swapped (DP is symmetric in the two neighbours),
+:math:`\varepsilon \ge \ln\frac{1 - \mathrm{FPR} - \delta}{1 - \mathrm{TPR}}`.
 An audit runs the mechanism many times on both datasets, counts how often the
 attack fires, and replaces TPR and FPR by one-sided Clopper–Pearson bounds so
 that the resulting ε is a lower bound with confidence :math:`1 - \alpha`.
@@ -113,28 +116,43 @@ def epsilon_lower_bound(
 
     The estimator of Jagielski, Ullman & Oprea (2020), "Auditing
     Differentially Private Machine Learning: How Private is Private SGD?",
-    NeurIPS, Algorithm 2 ("DP empirical ε estimation") with Theorem 1 (its
-    correctness):
+    NeurIPS, Algorithm 2 ("DP empirical ε estimation"):
 
     .. math::
 
-        \hat\varepsilon_{\mathrm{LB}} = \max\left(0,\ \ln
-            \frac{\underline{\mathrm{TPR}} - \delta}{\overline{\mathrm{FPR}}}\right),
+        \hat\varepsilon_{\mathrm{LB}} = \max\left(0,\
+            \ln \frac{\underline{\mathrm{TPR}} - \delta}{\overline{\mathrm{FPR}}},\
+            \ln \frac{1 - \overline{\mathrm{FPR}} - \delta}{1 - \underline{\mathrm{TPR}}}
+        \right),
         \qquad
         \underline{\mathrm{TPR}} = \mathrm{CP}_{\text{lower}}(tp, P, \alpha/2),\quad
         \overline{\mathrm{FPR}} = \mathrm{CP}_{\text{upper}}(fp, N, \alpha/2).
 
-    The level α is **split** between the two one-sided Clopper–Pearson bounds
-    (α/2 each, as in Jagielski et al.'s Algorithm 2), so by a union bound both
-    hold together with probability at least :math:`1 - \alpha`, and then the
-    returned number is at most the mechanism's true ε. Each one-sided bound at
-    α/2 equals the matching end of the two-sided exact interval at confidence
-    :math:`1 - \alpha` (``scipy.stats.binomtest(...).proportion_ci``).
+    **Confidence level.** Each of the two one-sided Clopper–Pearson bounds is
+    taken at level α/2: the upper bound on the FPR is the upper end, and the
+    lower bound on the TPR the lower end, of the two-sided exact interval at
+    confidence :math:`1 - \alpha`
+    (``scipy.stats.binomtest(k, n).proportion_ci(1 - alpha, "exact")``). This is
+    what Jagielski et al.'s code does (``clopper_pearson(count, trials, conf)``
+    puts ``conf / 2`` in each tail, and is called with ``conf = 0.01`` for the
+    bounds they report at 99 % confidence; github.com/jagielski/auditing-dpsgd,
+    ``code/bkd_parser.py``). By a union bound both one-sided bounds hold
+    together with probability at least :math:`1 - \alpha`, and whenever they
+    do the returned number is at most the mechanism's true ε. One bound at
+    level α each would only give :math:`1 - 2\alpha`.
 
-    Only the event "attack says member" is used. The complementary event gives
-    a second valid bound, ``epsilon_lower_bound(negatives - fp, positives - tp,
-    negatives, positives, ...)``; taking the larger of the two needs α halved
-    again.
+    **Both orderings.** If the mechanism is :math:`(\varepsilon,\delta)`-DP,
+    :math:`\mathrm{TPR} \le e^\varepsilon\,\mathrm{FPR} + \delta` (event "member")
+    and :math:`\mathrm{TNR} \le e^\varepsilon\,\mathrm{FNR} + \delta` (event
+    "non-member", with :math:`D_0` and :math:`D_1` swapped), where
+    :math:`\mathrm{TNR} = 1 - \mathrm{FPR} \ge 1 - \overline{\mathrm{FPR}}` and
+    :math:`\mathrm{FNR} = 1 - \mathrm{TPR} \le 1 - \underline{\mathrm{TPR}}`. Both
+    bounds use the *same* two confidence bounds, so taking the larger costs no
+    extra confidence; the second is the larger when
+    :math:`\underline{\mathrm{TPR}} + \overline{\mathrm{FPR}} > 1` (Jagielski et
+    al.'s code makes the same choice). The direction of the attack ("member"
+    means a *high* score) must be fixed before the audit: an attack that fires
+    less often with the canary gives 0 here.
 
     Parameters
     ----------
@@ -147,16 +165,16 @@ def epsilon_lower_bound(
     negatives : int
         Number :math:`N > 0` of trials without it.
     alpha : float
-        Probability in ``(0, 1)`` that the bound exceeds the true ε.
+        Probability in ``(0, 1)`` that the bound exceeds the true ε (α/2 per
+        one-sided Clopper–Pearson bound).
     delta : float
         The δ of the guarantee being audited, in ``[0, 1)``.
 
     Returns
     -------
     float
-        :math:`\hat\varepsilon_{\mathrm{LB}} \ge 0`; 0 when the counts give no
-        evidence of privacy loss (:math:`\underline{\mathrm{TPR}} - \delta \le
-        \overline{\mathrm{FPR}}`).
+        :math:`\hat\varepsilon_{\mathrm{LB}} \ge 0`, in nats; exactly 0 when the
+        counts give no evidence of privacy loss (both ratios at most 1).
 
     Raises
     ------
@@ -176,6 +194,12 @@ def epsilon_lower_bound(
     0.954
     >>> epsilon_lower_bound(50, 50, 100, 100)
     0.0
+
+    An attack that almost never misses a canary but fires on half of the
+    clean runs: the second ordering (TNR over FNR) gives the bound.
+
+    >>> round(epsilon_lower_bound(999, 500, 1000, 1000), 3)
+    4.434
     """
     n_pos = check_count("positives", positives)
     n_neg = check_count("negatives", negatives)
@@ -195,7 +219,13 @@ def epsilon_lower_bound(
         )
     tpr_lower = clopper_pearson_lower(k1, n_pos, a / 2)
     fpr_upper = clopper_pearson_upper(k0, n_neg, a / 2)
-    numerator = tpr_lower - d
-    if numerator <= fpr_upper:
-        return 0.0
-    return math.log(numerator / fpr_upper)
+    # Both denominators are > 0: the upper bound on a rate is > 0 even with 0 successes,
+    # and the lower bound is < 1 even with all successes.
+    bound = 0.0
+    for numerator, denominator in (
+        (tpr_lower - d, fpr_upper),  # event "member":     TPR <= e^eps FPR + delta
+        (1.0 - fpr_upper - d, 1.0 - tpr_lower),  # "non-member": TNR <= e^eps FNR + delta
+    ):
+        if numerator > denominator:
+            bound = max(bound, math.log(numerator / denominator))
+    return bound
