@@ -22,6 +22,7 @@ __all__ = [
     "gaussian_delta",
     "classical_gaussian_sigma",
     "analytic_gaussian_sigma",
+    "gaussian_epsilon",
     "gaussian_mechanism",
 ]
 
@@ -169,6 +170,77 @@ def analytic_gaussian_sigma(epsilon: float, delta: float, sensitivity: float = 1
         hi += 1.0
     log_sigma = brentq(excess, lo, hi, xtol=1e-14, rtol=1e-13, maxiter=500)
     return sens * math.exp(log_sigma)
+
+
+def gaussian_epsilon(sigma: float, delta: float, sensitivity: float = 1.0) -> float:
+    r"""Smallest ε for which adding :math:`\mathcal N(0, \sigma^2 I)` is (ε, δ)-DP.
+
+    The inverse in ε of :func:`gaussian_delta`: the root of
+
+    .. math::
+
+        \Phi\!\left(\frac{\Delta}{2\sigma} - \frac{\varepsilon\sigma}{\Delta}\right)
+        - e^{\varepsilon}\,
+          \Phi\!\left(-\frac{\Delta}{2\sigma} - \frac{\varepsilon\sigma}{\Delta}\right)
+        = \delta
+
+    (Balle & Wang 2018, Theorem 8). The left-hand side decreases strictly in ε
+    from :math:`2\Phi(\Delta/2\sigma) - 1` at ε = 0; a δ at least that large
+    needs no ε at all, and 0.0 is returned. Found with Brent's method on
+    :math:`\log\delta` to a relative tolerance of about :math:`10^{-12}`.
+
+    Because the k-fold composition of Gaussian mechanisms with noise σ is
+    exactly one Gaussian mechanism with noise :math:`\sigma/\sqrt{k}` (the
+    concatenated answers have L2 sensitivity :math:`\sqrt{k}\,\Delta`; Dong,
+    Roth & Su 2022, Corollary 3.3), ``gaussian_epsilon(sigma / sqrt(k), delta)``
+    is the exact ε of that composition.
+
+    Parameters
+    ----------
+    sigma : float
+        Noise standard deviation, > 0, in the query's units.
+    delta : float
+        δ in (0, 1).
+    sensitivity : float, default 1.0
+        L2 sensitivity :math:`\Delta > 0`.
+
+    Returns
+    -------
+    float
+        ε ≥ 0 (dimensionless).
+
+    References
+    ----------
+    Balle & Wang (2018), ICML, Theorem 8. Dong, Roth & Su (2022), "Gaussian
+    Differential Privacy", JRSS B, Corollary 3.3 (composition).
+
+    Examples
+    --------
+    >>> round(gaussian_epsilon(analytic_gaussian_sigma(0.5, 1e-5), 1e-5), 6)
+    0.5
+    >>> gaussian_epsilon(1.0, 0.5)  # delta above 2 Phi(1/2) - 1 = 0.383: no epsilon needed
+    0.0
+    """
+    s = check_positive("sigma", sigma)
+    dlt = check_delta(delta)
+    sens = check_sensitivity(sensitivity)
+    ratio = s / sens  # the profile depends on sigma / sensitivity only
+    # delta at epsilon = 0 is Phi(a) - Phi(-a) = erf(a / sqrt 2), with a = 1 / (2 ratio)
+    if math.erf(0.5 / ratio / math.sqrt(2.0)) <= dlt:
+        return 0.0
+    log_target = math.log(dlt)
+
+    def excess(epsilon: float) -> float:
+        return _log_gaussian_delta(ratio, epsilon, 1.0) - log_target
+
+    lo, hi = 0.0, 1.0
+    while excess(hi) > 0.0:
+        lo, hi = hi, 2.0 * hi
+    if lo == 0.0:
+        lo = hi
+        while excess(lo) < 0.0 and lo > 1e-300:
+            hi, lo = lo, lo / 2.0
+    return float(brentq(excess, lo, hi, xtol=1e-300, rtol=1e-13, maxiter=500))
 
 
 def gaussian_mechanism(
