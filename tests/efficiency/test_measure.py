@@ -437,3 +437,14 @@ class TestEnergy:
             measure_energy(sum, [1], measure_power_secs=0)
         with pytest.raises(ParameterTypeError, match="`fn`"):
             measure_energy(None)
+
+
+def test_carbon_intensity_reads_the_table():
+    from codecarbon.input import DataSource
+
+    from respai.efficiency.measure import carbon_intensity
+
+    table = DataSource().get_global_energy_mix_data()
+    assert carbon_intensity("deu") == table["DEU"]["carbon_intensity"]
+    with pytest.raises(ParameterValueError, match="`country_iso_code`"):
+        carbon_intensity("Germany")

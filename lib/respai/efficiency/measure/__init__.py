@@ -13,7 +13,8 @@ Each number answers a different question, and none predicts the others well:
   with warm-up, repeats, percentiles and device synchronisation?
 * :func:`peak_memory_mb`: how much extra memory does a call need at its peak?
 * :func:`measure_energy` (:class:`EnergyReport`): how much energy and CO2, with
-  CodeCarbon, labelled as measured or estimated, with its assumptions.
+  CodeCarbon, labelled as measured or estimated, with its assumptions;
+  :func:`carbon_intensity` gives a country's grid intensity.
 
 Examples
 --------
@@ -28,6 +29,7 @@ True
 from respai.efficiency.measure._energy import (
     ESTIMATE_UNCERTAINTY_FACTOR,
     EnergyReport,
+    carbon_intensity,
     measure_energy,
 )
 from respai.efficiency.measure._flops import (
@@ -66,5 +68,6 @@ __all__ = [
     "peak_memory_mb",
     "EnergyReport",
     "measure_energy",
+    "carbon_intensity",
     "ESTIMATE_UNCERTAINTY_FACTOR",
 ]

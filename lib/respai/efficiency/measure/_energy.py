@@ -43,7 +43,7 @@ from respai._validation import check_positive
 from respai.efficiency.measure._latency import _check_device, synchronize
 from respai.exceptions import ParameterTypeError, ParameterValueError
 
-__all__ = ["EnergyReport", "measure_energy", "ESTIMATE_UNCERTAINTY_FACTOR"]
+__all__ = ["EnergyReport", "measure_energy", "carbon_intensity", "ESTIMATE_UNCERTAINTY_FACTOR"]
 
 #: Multiplicative uncertainty stated for TDP-based estimates: the true energy
 #: is read as lying in ``[E / 2, 2 E]``.
@@ -153,6 +153,26 @@ def _country_row(code: object) -> dict:
             f"'USA', 'FRA' or 'DEU'; got {code!r}."
         )
     return row
+
+
+def carbon_intensity(country_iso_code: str) -> float:
+    r"""Yearly average carbon intensity of a country's electricity, g CO2e per kWh.
+
+    Read from the energy-mix table shipped with CodeCarbon (Our World in Data /
+    Ember figures; the year is in the table), the same number
+    :func:`measure_energy` uses: :math:`\text{CO}_2\text{e} = E \cdot I`.
+
+    Parameters
+    ----------
+    country_iso_code : str
+        Three-letter ISO 3166 code, e.g. ``"FRA"`` (case-insensitive).
+
+    Examples
+    --------
+    >>> carbon_intensity("FRA") < carbon_intensity("USA") < carbon_intensity("IND")
+    True
+    """
+    return float(_country_row(country_iso_code)["carbon_intensity"])
 
 
 @contextlib.contextmanager
