@@ -1,0 +1,71 @@
+"""Dynamic int8 quantization of linear layers (structure only; speed and accuracy: benchmark)."""
+
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from respai.efficiency.quantization import (
+    FakeQuantLinear,
+    asymmetric_qparams,
+    fake_quantize,
+    quantize_dynamic_int8,
+    simulate_dynamic_int8,
+)
+from respai.exceptions import ParameterTypeError, ParameterValueError
+
+
+def net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.LayerNorm(16), nn.Linear(16, 3))
+
+
+def test_every_linear_becomes_a_dynamic_int8_linear_and_no_deprecation_leaks():
+    model = net()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quantized = quantize_dynamic_int8(model)
+    assert not [w for w in caught if "deprecated" in str(w.message)]
+    dynamic = torch.ao.nn.quantized.dynamic.Linear
+    assert isinstance(quantized[0], dynamic) and isinstance(quantized[3], dynamic)
+    assert isinstance(quantized[2], nn.LayerNorm)
+    assert quantized[0].weight().dtype == torch.qint8
+    assert quantized[0].weight().qscheme() == torch.per_tensor_affine
+    assert isinstance(model[0], nn.Linear)  # not in place by default
+    assert quantized(torch.randn(2, 8)).shape == (2, 3)
+
+
+def test_per_channel_and_inplace():
+    model = net()
+    same = quantize_dynamic_int8(model, per_channel=True, inplace=True)
+    assert same is model
+    assert model[0].weight().qscheme() == torch.per_channel_affine
+
+
+def test_refuses_models_off_the_cpu():
+    with pytest.raises(ParameterValueError, match="CPU"):
+        quantize_dynamic_int8(nn.Linear(2, 2, device="meta"))
+    with pytest.raises(ParameterTypeError, match="Module"):
+        quantize_dynamic_int8("model")
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_fake_quant_linear_computes_the_dynamic_int8_formula(per_channel):
+    layer = net()[0]
+    fake = FakeQuantLinear(layer, per_channel=per_channel)
+    assert torch.equal(fake.weight, fake_quantize(layer.weight, axis=0 if per_channel else None))
+    x = torch.randn(5, 8)
+    scale, zero = asymmetric_qparams(x)
+    # Independent formula: x on its own int8 grid (round half to even), times the rounded weight.
+    x_hat = scale * (torch.clamp(torch.round(x / scale) + zero, -128, 127) - zero)
+    expected = x_hat @ fake.weight.T + layer.bias
+    torch.testing.assert_close(fake(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_simulation_replaces_every_linear_in_a_copy():
+    model = net()
+    simulated = simulate_dynamic_int8(model)
+    assert isinstance(simulated[0], FakeQuantLinear) and isinstance(simulated[3], FakeQuantLinear)
+    assert isinstance(model[0], nn.Linear)
+    assert isinstance(simulate_dynamic_int8(nn.Linear(2, 2)), FakeQuantLinear)
