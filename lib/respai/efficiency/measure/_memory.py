@@ -9,7 +9,10 @@ r"""Peak memory of a call: how much more memory it needs at its worst moment.
   writing ``5`` to ``/proc/self/clear_refs`` resets the kernel's RSS
   high-water mark (``VmHWM``) [1]_, so the peak during the call is read
   exactly; elsewhere RSS is sampled by a background thread every millisecond,
-  which can miss shorter peaks (a warning says so).
+  which can miss shorter peaks (a warning says so). Memory that an earlier
+  call freed but the C allocator kept would be reused without raising the RSS,
+  so before the call unreachable Python objects are collected and, with
+  glibc, ``malloc_trim(0)`` hands cached free memory back to the system [3]_.
 * **MPS** has no peak counter in PyTorch; it is refused rather than guessed.
 
 The result is the peak *increase* over the memory in use when the call
@@ -22,10 +25,13 @@ References
 .. [1] Linux ``proc(5)`` manual, ``/proc/pid/clear_refs`` (since Linux 4.0).
 .. [2] PyTorch, "CUDA semantics: memory management",
    https://pytorch.org/docs/stable/notes/cuda.html#memory-management
+.. [3] GNU C Library manual, ``malloc_trim(3)``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import re
 import threading
 import warnings
@@ -63,7 +69,17 @@ def _reset_high_water_mark() -> bool:
     return rss is not None and hwm is not None and hwm - rss < 1024
 
 
+def _release_cached_memory() -> None:
+    """Collect garbage and return the C heap's free pages to the OS (glibc only)."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
+
+
 def _cpu_peak_bytes(fn: Callable, args: tuple, kwargs: dict):
+    _release_cached_memory()
     if _reset_high_water_mark():
         before = _status_kib("VmRSS")
         result = fn(*args, **kwargs)
