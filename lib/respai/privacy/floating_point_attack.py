@@ -83,11 +83,13 @@ def naive_laplace_reachable(output: object, value: float, scale: float) -> np.nd
 
     lo = np.ones(target.shape, dtype=np.int64)
     hi = np.full(target.shape, 2**NAIVE_UNIFORM_BITS - 1, dtype=np.int64)
-    for _ in range(NAIVE_UNIFORM_BITS + 1):  # the interval halves each time: 53 steps suffice
+    active = lo < hi
+    while active.any():  # each interval [lo, hi] halves every time: at most 53 steps
         mid = (lo + hi) // 2
         high_enough = released(mid) >= target
-        hi = np.where(high_enough, mid, hi)
-        lo = np.where(high_enough, lo, mid + 1)
+        hi = np.where(active & high_enough, mid, hi)
+        lo = np.where(active & ~high_enough, mid + 1, lo)
+        active = lo < hi
     return released(lo) == target
 
 
