@@ -186,7 +186,11 @@ def prv_epsilon(
             return math.inf
         above = np.nonzero(at_grid >= target)[0]
         if above.size == 0:
-            return 0.0
+            # eps lies below the first non-negative grid value v_0: there every kept value
+            # is above eps, so delta(eps) = D1[0] - e^eps D2[0] (zero if even delta(0) < target)
+            if d1[0] - d2[0] < target:
+                return 0.0
+            return max(math.log((d1[0] - target) / d2[0]), 0.0)
         k = int(above[-1])
         return max(math.log((d1_next[k] - target) / d2_next[k]), 0.0)
 
