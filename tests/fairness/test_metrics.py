@@ -203,3 +203,14 @@ def test_calibration_by_group_counts_and_rates(compas_predictions):
     lo, hi = df["y_score"].min(), df["y_score"].max()
     top = df["y_score"] >= lo + 4 * (hi - lo) / 5
     assert binned.xs(4, level="score_bin")["count"].sum() == top.sum()
+
+
+def test_categorical_features_give_only_observed_groups():
+    y = np.array([1, 0, 1, 0, 1, 0])
+    p = np.array([1, 0, 0, 0, 1, 1])
+    sf = pd.Series(pd.Categorical(list("xxyyzz"), categories=list("wxyz")), name="group")
+    table = rm.group_table(y, p, sensitive_features=sf)
+    assert list(table.index) == ["x", "y", "z"]
+    assert rm.demographic_parity_difference(y, p, sensitive_features=sf) == pytest.approx(
+        fm.demographic_parity_difference(y, p, sensitive_features=sf)
+    )
