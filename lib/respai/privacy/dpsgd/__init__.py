@@ -2,8 +2,9 @@ r"""DP-SGD (Abadi et al. 2016) with :mod:`torch.func` per-sample gradients.
 
 Layout like Opacus: :mod:`.grad_sample` (per-sample gradients),
 :mod:`.clipping` (clip and noise), :mod:`.optimizer` (:class:`DPOptimizer`),
-:mod:`.data_loader` (Poisson sampling), :mod:`.validators` (refuse BatchNorm)
-and :func:`make_private`, which ties them together.
+:mod:`.data_loader` (Poisson sampling), :mod:`.validators` (refuse BatchNorm),
+:mod:`.ghost_clipping` (per-sample norms without per-sample gradients, for
+transformers) and :func:`make_private`, which ties them together.
 
 Examples
 --------
@@ -28,6 +29,13 @@ from respai.privacy.dpsgd.clipping import (
     per_sample_norms,
 )
 from respai.privacy.dpsgd.data_loader import PoissonBatchSampler, poisson_loader
+from respai.privacy.dpsgd.ghost_clipping import (
+    GhostClippingModule,
+    GhostDPOptimizer,
+    embedding_norm_sq,
+    ghost_norm_sq,
+    linear_norm_sq,
+)
 from respai.privacy.dpsgd.grad_sample import GradSampleModule, per_sample_gradients
 from respai.privacy.dpsgd.make_private import make_private
 from respai.privacy.dpsgd.optimizer import DPOptimizer
@@ -38,6 +46,11 @@ __all__ = [
     "DPOptimizer",
     "GradSampleModule",
     "per_sample_gradients",
+    "GhostClippingModule",
+    "GhostDPOptimizer",
+    "ghost_norm_sq",
+    "linear_norm_sq",
+    "embedding_norm_sq",
     "per_sample_norms",
     "clip_factors",
     "clip_and_sum",

@@ -16,6 +16,11 @@ from respai.data.tensors import as_torch_generator
 from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.privacy.accounting import calibrate_noise_multiplier, get_accountant_class
 from respai.privacy.dpsgd.data_loader import poisson_loader
+from respai.privacy.dpsgd.ghost_clipping import (
+    GhostClippingModule,
+    GhostDPOptimizer,
+    check_grad_sample_mode,
+)
 from respai.privacy.dpsgd.grad_sample import GradSampleModule, check_loss_reduction
 from respai.privacy.dpsgd.optimizer import DPOptimizer, _check_noise
 from respai.privacy.dpsgd.validators import check_model
@@ -36,7 +41,8 @@ def make_private(
     accountant: str = "rdp",
     loss_reduction: str = "mean",
     generator: torch.Generator | int | None = None,
-) -> tuple[GradSampleModule, DPOptimizer, DataLoader]:
+    grad_sample_mode: str = "vmap",
+) -> tuple[GradSampleModule | GhostClippingModule, DPOptimizer, DataLoader]:
     r"""Make ``model``, ``optimizer`` and ``data_loader`` private for DP-SGD (Abadi et al. 2016).
 
     With :math:`q = 1/\mathrm{len}(\text{data\_loader})` and
@@ -71,10 +77,15 @@ def make_private(
         Reduction of the training loss.
     generator : torch.Generator or int, optional
         Seeds both the batch sampling and the noise (not cryptographically secure).
+    grad_sample_mode : {"vmap", "ghost"}, default "vmap"
+        ``"vmap"``: per-sample gradients of any layer (:class:`GradSampleModule`);
+        ``"ghost"``: ghost clipping (:class:`~respai.privacy.dpsgd.GhostClippingModule`,
+        Li et al. 2022), per-sample norms only, for Linear/Embedding/LayerNorm
+        models such as transformers: far less memory.
 
     Returns
     -------
-    model : GradSampleModule
+    model : GradSampleModule or GhostClippingModule
         Wraps (and shares parameters with) ``model``.
     optimizer : DPOptimizer
         Call ``optimizer.get_epsilon()`` for the ε spent so far.
@@ -92,7 +103,7 @@ def make_private(
     """
     if not isinstance(model, nn.Module):
         raise ParameterTypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}.")
-    if isinstance(model, GradSampleModule):
+    if isinstance(model, (GradSampleModule, GhostClippingModule)):
         raise ParameterValueError(
             "`model` must be a plain module; got a GradSampleModule. Call make_private once."
         )
@@ -110,6 +121,7 @@ def make_private(
     epochs = check_positive_int("epochs", epochs)
     get_accountant_class(accountant)  # validates the name
     loss_reduction = check_loss_reduction(loss_reduction)
+    grad_sample_mode = check_grad_sample_mode(grad_sample_mode)
     if noise_multiplier is not None:
         noise_multiplier = _check_noise(noise_multiplier)
     else:
@@ -131,7 +143,13 @@ def make_private(
         noise_multiplier = calibrate_noise_multiplier(
             target_epsilon, delta, sample_rate, epochs * sampler.steps, accountant=accountant
         )
-    dp_optimizer = DPOptimizer(
+    if grad_sample_mode == "ghost":
+        wrapped = GhostClippingModule(model, loss_reduction=loss_reduction)
+        optimizer_class, extra = GhostDPOptimizer, {"module": wrapped}
+    else:
+        wrapped = GradSampleModule(model, loss_reduction=loss_reduction)
+        optimizer_class, extra = DPOptimizer, {}
+    dp_optimizer = optimizer_class(
         optimizer,
         noise_multiplier=noise_multiplier,
         max_grad_norm=max_grad_norm,
@@ -141,5 +159,6 @@ def make_private(
         accountant=accountant,
         delta=delta,
         generator=generator,
+        **extra,
     )
-    return GradSampleModule(model, loss_reduction=loss_reduction), dp_optimizer, loader
+    return wrapped, dp_optimizer, loader
