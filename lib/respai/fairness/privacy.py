@@ -58,7 +58,7 @@ def accuracy_by_group(y_true, y_pred, *, sensitive_features) -> pd.Series:
 
 
 def accuracy_drop_by_group(baseline: pd.Series, private: pd.Series) -> pd.Series:
-    r"""Accuracy lost by each group when training privately: :math:`a_g^{\text{base}} - a_g^{\text{DP}}`.
+    r"""Accuracy each group loses under DP training, :math:`a_g^{\text{base}} - a_g^{\text{DP}}`.
 
     Bagdasaryan et al. (2019) compare these drops across groups: "DP has
     disparate impact" means the under-represented group's drop is larger.
