@@ -30,6 +30,7 @@ References
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import tempfile
 import time
@@ -138,15 +139,19 @@ class EnergyReport:
         return f"{text}.\nMethod: {self.method}\nAssumptions: {self.assumptions}"
 
 
+@functools.lru_cache(maxsize=1)
+def _energy_mix() -> dict:
+    from codecarbon.input import DataSource
+
+    return DataSource().get_global_energy_mix_data()
+
+
 def _country_row(code: object) -> dict:
     if not isinstance(code, str):
         raise ParameterTypeError(
             f"`country_iso_code` must be a 3-letter ISO code string such as 'USA'; got {code!r}."
         )
-    from codecarbon.input import DataSource
-
-    table = DataSource().get_global_energy_mix_data()
-    row = table.get(code.upper())
+    row = _energy_mix().get(code.upper())
     if row is None:
         raise ParameterValueError(
             f"`country_iso_code` must be a 3-letter ISO 3166 code CodeCarbon knows, such as "
