@@ -81,13 +81,19 @@ def snapping_epsilon(sensitivity: float, epsilon: float, bound: float) -> float:
     that the snapping mechanism is :math:`\big(\frac{1 + 12 B\eta}{\lambda} + 2\eta\big)`-DP,
     where :math:`\eta = 2^{-53}` (the last line of the proof of Theorem 1), and
     states the rounder :math:`(1/\lambda + 2^{-49} B / \lambda)`-DP, for
-    :math:`\lambda < B < 2^{46}\lambda`. For sensitivity :math:`\Delta` the query
-    is measured in units of :math:`\Delta` (:math:`\lambda = 1/\varepsilon` and
-    bound :math:`B/\Delta` there), which gives
+    :math:`\lambda < B < 2^{46}\lambda`. For sensitivity :math:`\Delta`, measure
+    the query in units of :math:`\Delta` (there :math:`\lambda = 1/\varepsilon`
+    and the bound is :math:`B/\Delta`), which gives
 
     .. math::
 
         \varepsilon' = \varepsilon\left(1 + \frac{12 B \eta}{\Delta}\right) + 2\eta.
+
+    When :math:`\Delta` is a power of two, :func:`snapping_mechanism` is exactly
+    the paper's mechanism applied to :math:`f/\Delta` (scaling by a power of two
+    is exact in floating point). For other :math:`\Delta` it snaps to a power of
+    two in the query's own units; the proof's argument carries over because it
+    bounds rounding errors relative to :math:`B`, but that step is ours, not the paper's.
 
     Parameters
     ----------
