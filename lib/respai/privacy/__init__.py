@@ -17,6 +17,7 @@ __all__ = [
     "sampling",
     "dpsgd",
     "attacks",
+    "floating_point_attack",
 ]
 
 
