@@ -1,8 +1,9 @@
 """respai: the reference library of the *Responsible Foundation Models* course.
 
-Sub-packages by theme (``respai.privacy``, later ``respai.fairness`` and
-``respai.efficiency``) and shared plumbing (``respai.data``,
-``respai.models``, ``respai.train``, ``respai.plots``, ``respai.results``).
+Sub-packages by theme (``respai.privacy``, ``respai.fairness``,
+``respai.efficiency``) and shared plumbing (``respai.data``, ``respai.models``,
+``respai.pretrained``, ``respai.adapters``, ``respai.train``, ``respai.plots``,
+``respai.results``).
 Sub-packages are imported lazily, so ``import respai`` stays fast and does
 not import torch until a torch-based module is used.
 """
@@ -23,12 +24,29 @@ __all__ = [
     "models",
     "plots",
     "privacy",
+    "fairness",
+    "efficiency",
+    "pretrained",
+    "adapters",
     "results",
     "testing",
     "train",
 ]
 
-_SUBMODULES = {"data", "exceptions", "models", "plots", "privacy", "results", "testing", "train"}
+_SUBMODULES = {
+    "data",
+    "exceptions",
+    "models",
+    "plots",
+    "privacy",
+    "fairness",
+    "efficiency",
+    "pretrained",
+    "adapters",
+    "results",
+    "testing",
+    "train",
+}
 _RUNTIME = {"device", "seed_everything"}
 
 
