@@ -1,13 +1,28 @@
 """Time per step and peak memory of non-private training, respai DP-SGD and Opacus.
 
-Workload ``cnn``: the MNIST CNN of Opacus's own example, batch 256, same
-clipping norm and noise multiplier for both private trainers. Each variant
-runs in its own process so that its peak memory (max RSS on CPU,
-``torch.cuda.max_memory_allocated`` on CUDA) is its own.
+Two workloads, each with the same clipping norm and noise multiplier for both
+private trainers:
 
-    .venv/bin/python benchmarks/dpsgd.py [--json] [--steps N]
+``cnn``
+    The MNIST CNN of Opacus's own example, batch 256; respai's
+    ``GradSampleModule`` (vmap per-sample gradients) vs Opacus's.
+``transformer``
+    One fine-tuning step of MiniLM-L6 (all 22.7 M parameters trainable, a
+    fresh 2-class head) for sentiment, batch 32, sequence length 64; respai's
+    ghost clipping (``GhostClippingModule`` + ``GhostDPOptimizer``: per-sample
+    gradient *norms* only, Li et al. 2022, with book-keeping, Bu et al. 2023)
+    vs Opacus's ``GradSampleModule`` with its default hooks, which stores a
+    per-sample gradient of every weight. Opacus gets ``position_ids`` and
+    ``token_type_ids`` with the batch dimension: Hugging Face BERT broadcasts
+    shape-(1, T) defaults, and Opacus's hooks then see a batch of 1.
 
-The ``transformer`` workload of issue 5 (MiniLM-L6 fine-tuning) is not built yet.
+Each variant runs in its own process so that its peak memory
+(``torch.cuda.max_memory_allocated`` on CUDA, the process's maximum RSS on
+CPU, which includes the Python runtime, torch and the model) is its own.
+
+    .venv/bin/python benchmarks/dpsgd.py [--json] [--steps N] [--workloads cnn transformer]
+
+``--json`` prints one object ``{"cnn": {...}, "transformer": {...}}``.
 """
 
 from __future__ import annotations
@@ -21,7 +36,12 @@ import sys
 import time
 
 VARIANTS = ("nonprivate", "respai", "opacus")
-BATCH, NOISE, CLIP = 256, 1.0, 1.0
+WORKLOADS = ("cnn", "transformer")
+NOISE, CLIP = 1.0, 1.0
+BATCH = {"cnn": 256, "transformer": 32}
+SEQ_LEN = 64
+STEPS = {"cnn": 20, "transformer": 5}  # a transformer step takes seconds on a CPU
+WARMUP = {"cnn": 2, "transformer": 1}
 
 
 def mnist_cnn():
@@ -41,20 +61,68 @@ def mnist_cnn():
     )
 
 
-def run_variant(variant: str, steps: int) -> dict:
+def cnn_workload(device):
+    """Model, batch keyword arguments and targets of the ``cnn`` workload."""
+    import torch
+
+    model = mnist_cnn().to(device)
+    x = torch.randn(BATCH["cnn"], 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (BATCH["cnn"],), device=device)
+    return model, (lambda m, extra: m(x)), y
+
+
+def transformer_workload(device):
+    """MiniLM-L6 with a 2-class head in training mode, a batch of 32 random 64-token reviews."""
+    import torch
+
+    from respai.pretrained import load_classifier
+
+    model = load_classifier(num_labels=2).to(device).train()
+    b, t = BATCH["transformer"], SEQ_LEN
+    ids = torch.randint(1000, model.config.vocab_size, (b, t), device=device)
+    ids[:, 0] = 101  # [CLS]
+    mask = torch.ones_like(ids)
+    mask[b // 2 :, t // 2 :] = 0  # half of the batch is padded to length 64
+    ids[b // 2 :, t // 2 :] = 0
+    y = torch.randint(0, 2, (b,), device=device)
+    batch_dims = {  # with the batch dimension, so that Opacus's hooks see every example
+        "position_ids": torch.arange(t, device=device).expand(b, t),
+        "token_type_ids": torch.zeros_like(ids),
+    }
+
+    def call(m, extra):
+        return m(input_ids=ids, attention_mask=mask, **(batch_dims if extra else {})).logits
+
+    return model, call, y
+
+
+def run_variant(workload: str, variant: str, steps: int) -> dict:
     """Train ``steps`` steps on one fixed batch; return median seconds per step and peak MB."""
     import torch
 
     torch.manual_seed(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = mnist_cnn().to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    if variant == "respai":
+    make = cnn_workload if workload == "cnn" else transformer_workload
+    model, call, y = make(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    b = BATCH[workload]
+    if variant == "respai" and workload == "cnn":
         from respai.privacy.dpsgd import DPOptimizer, GradSampleModule
 
         model = GradSampleModule(model)
         optimizer = DPOptimizer(
-            optimizer, noise_multiplier=NOISE, max_grad_norm=CLIP, expected_batch_size=BATCH
+            optimizer, noise_multiplier=NOISE, max_grad_norm=CLIP, expected_batch_size=b
+        )
+    elif variant == "respai":
+        from respai.privacy.dpsgd import GhostClippingModule, GhostDPOptimizer
+
+        model = GhostClippingModule(model)
+        optimizer = GhostDPOptimizer(
+            optimizer,
+            module=model,
+            noise_multiplier=NOISE,
+            max_grad_norm=CLIP,
+            expected_batch_size=b,
         )
     elif variant == "opacus":
         from opacus import GradSampleModule as OpacusGSM
@@ -62,20 +130,19 @@ def run_variant(variant: str, steps: int) -> dict:
 
         model = OpacusGSM(model)
         optimizer = OpacusDPOptimizer(
-            optimizer, noise_multiplier=NOISE, max_grad_norm=CLIP, expected_batch_size=BATCH
+            optimizer, noise_multiplier=NOISE, max_grad_norm=CLIP, expected_batch_size=b
         )
-    x = torch.randn(BATCH, 1, 28, 28, device=device)
-    y = torch.randint(0, 10, (BATCH,), device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
     times = []
-    for step in range(steps + 2):  # two warm-up steps
+    warmup = WARMUP[workload]
+    for step in range(steps + warmup):
         start = time.perf_counter()
         optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
+        loss_fn(call(model, variant == "opacus"), y).backward()
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        if step >= 2:
+        if step >= warmup:
             times.append(time.perf_counter() - start)
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
@@ -84,21 +151,9 @@ def run_variant(variant: str, steps: int) -> dict:
     return {"step_s": statistics.median(times), "peak_mb": peak_mb, "device": device.type}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.variant:
-        print(json.dumps(run_variant(args.variant, args.steps)))
-        return
-    results = {}
-    for variant in VARIANTS:
-        command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps)]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
-    cnn = {
+def summarise(results: dict) -> dict:
+    """The reported keys from the three variants' measurements."""
+    return {
         "nonprivate_step_s": results["nonprivate"]["step_s"],
         "respai_step_s": results["respai"]["step_s"],
         "opacus_step_s": results["opacus"]["step_s"],
@@ -109,13 +164,40 @@ def main() -> None:
         "opacus_peak_mb": results["opacus"]["peak_mb"],
         "device": results["respai"]["device"],
     }
-    if args.json:
-        print(json.dumps({"cnn": cnn}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--steps", type=int, help="timed steps per variant (default: cnn 20, transformer 5)"
+    )
+    parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        (workload,) = args.workloads
+        print(json.dumps(run_variant(workload, args.variant, args.steps or STEPS[workload])))
         return
-    for key, value in cnn.items():
-        print(
-            f"cnn {key:22s} {value:.4g}" if isinstance(value, float) else f"cnn {key:22s} {value}"
-        )
+    report = {}
+    for workload in args.workloads:
+        results = {}
+        for variant in VARIANTS:
+            command = [sys.executable, __file__, "--variant", variant, "--workloads", workload]
+            if args.steps:
+                command += ["--steps", str(args.steps)]
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.exit(f"{workload}/{variant} failed:\n{done.stderr}")
+            results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+        report[workload] = summarise(results)
+    if args.json:
+        print(json.dumps(report))
+        return
+    for workload, figures in report.items():
+        for key, value in figures.items():
+            shown = f"{value:.4g}" if isinstance(value, float) else value
+            print(f"{workload:11s} {key:22s} {shown}")
 
 
 if __name__ == "__main__":
