@@ -335,7 +335,7 @@ def _overfit_models(seed, n_models, n_pool=600, dim=400):
 
 
 def test_lira_beats_the_loss_attack_at_low_fpr_on_an_overfit_model():
-    """Leave-one-out over 17 models (Carlini et al. 2022, Section V): each is the target once.
+    """Leave-one-out over 17 models (as Carlini et al. 2022 evaluate): each is the target once.
 
     Pooled over 17 targets x 600 examples (5,100 non-members), TPR at 1 % FPR of
     online LiRA with 16 shadows is about ten times that of the loss attack (seeds

@@ -1,7 +1,7 @@
 r"""The likelihood-ratio attack (LiRA) of Carlini et al. (2022), online and offline.
 
 Carlini, Chien, Nasr, Song, Terzis & Tramèr (2022), "Membership Inference
-Attacks From First Principles", IEEE S&P, Section IV. A loss threshold treats
+Attacks From First Principles", IEEE S&P. A loss threshold treats
 every example alike, but some examples are hard (high loss even when trained
 on) and some easy (low loss even when not): the same loss means different
 things for each. LiRA calibrates per example. It trains *shadow models* on
@@ -13,12 +13,12 @@ some shadows and OUT for the others, and fits two Gaussians to the example's
 
     \phi(x, y) = \ln\frac{p}{1 - p}, \qquad p = f_\theta(x)_y,
 
-one over the IN shadows and one over the OUT shadows (Section IV-B: the
-logit scaling makes these distributions close to Gaussian). Membership of
+one over the IN shadows and one over the OUT shadows (the logit scaling
+makes these distributions close to Gaussian, Carlini et al. argue). Membership of
 the example in the target model's training set is then scored by the
 likelihood ratio of the target model's confidence (online attack,
 Algorithm 1) or by how far it lies above the OUT distribution (offline
-attack, Section IV-D).
+attack).
 
 Functions
 ---------
@@ -80,7 +80,7 @@ def logit_confidence(logits: object, labels: object) -> np.ndarray:
              = z_y - \ln \sum_{k \ne y} e^{z_k},
 
     computed from the logits so that it stays finite when :math:`p_y` rounds
-    to 1 (Carlini et al. 2022, Section IV-B, "logit scaling"; their code uses
+    to 1 (Carlini et al. 2022, "logit scaling"; their released code uses
     the same stable form). For a single logit per example (binary
     classification with a sigmoid), :math:`p_1 = \sigma(z)` and
     :math:`\phi = z` if :math:`y = 1`, :math:`-z` if :math:`y = 0`.
@@ -212,7 +212,7 @@ def train_shadow_models(
     (from :func:`shadow_in_masks`) are passed to ``train_fn``. Model-agnostic:
     ``train_fn`` trains whatever the target is (a torch network, a scikit-learn
     estimator, a closed form) *the same way the target was trained* (Carlini et
-    al. 2022, Section IV-A), and returns either the scores directly or a model
+    al. 2022), and returns either the scores directly or a model
     that ``score_fn`` turns into scores.
 
     Parameters
@@ -429,7 +429,7 @@ def lira_online(
     examples,
     :math:`\hat\sigma^2_{\text{in}} = \sum_i\sum_{s: i\in D_s}(\phi_{s,i}-\hat\mu_{\text{in},i})^2
     / \sum_i (n_{\text{in},i} - 1)`, which Carlini et al. recommend with few
-    shadows (Section VI-A, "fewer than 64"). Means are sample means (their
+    shadows (up to a few dozen). Means are sample means (their
     code uses medians).
 
     Parameters
@@ -479,7 +479,7 @@ def lira_offline(
     r"""Offline LiRA: how many OUT standard deviations the target's confidence lies above OUT.
 
     Only OUT shadows are used (they can be trained before the examples to
-    attack are known). Carlini et al. (2022, Section IV-D) score
+    attack are known). Carlini et al. (2022) score
     :math:`\Lambda = \Pr[Z < \phi_i] = \Phi(t_i)` with
     :math:`Z \sim \mathcal N(\hat\mu_{\text{out},i}, \hat\sigma^2_{\text{out},i})`; this
     function returns the one-sided test statistic
