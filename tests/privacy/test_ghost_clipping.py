@@ -353,3 +353,25 @@ def test_misuse_is_explained():
     bad = GhostClippingModule(nn.Sequential(nn.Flatten(0), nn.Linear(12, 2)))
     with pytest.raises(ParameterValueError, match="batch dimension first"):
         bad(torch.randn(4, 3))
+
+
+def test_ghost_norms_on_a_small_distilbert():
+    """The Colab path of notebook 05 fine-tunes DistilBERT: its layers are covered too."""
+    torch.manual_seed(0)
+    config = transformers.DistilBertConfig(
+        vocab_size=50,
+        dim=16,
+        n_layers=2,
+        n_heads=2,
+        hidden_dim=24,
+        max_position_embeddings=20,
+        dropout=0.0,
+        attention_dropout=0.0,
+        seq_classif_dropout=0.0,
+        attn_implementation="eager",
+    )
+    model = transformers.DistilBertForSequenceClassification(config).train()
+    ref = flat_norms(loop_grads(model, bert_loss, 6))
+    ghost = GhostClippingModule(model)
+    bert_loss(ghost, slice(None)).backward()
+    torch.testing.assert_close(ghost.per_sample_norms(), ref, rtol=1e-4, atol=1e-6)
