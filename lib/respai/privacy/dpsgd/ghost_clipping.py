@@ -288,7 +288,8 @@ class GhostClippingModule(nn.Module):
     A batch dimension of 1 on an embedding's ids (Hugging Face BERT passes
     ``position_ids`` of shape ``(1, T)`` and broadcasts) is expanded to the
     batch, so each example gets its own gradient. One forward and one backward
-    per optimizer step; in evaluation mode it is the plain module.
+    per optimizer step; in evaluation mode it is the plain module. Which
+    parameters train is read when wrapping: freeze layers before, not after.
 
     Parameters
     ----------
@@ -306,7 +307,7 @@ class GhostClippingModule(nn.Module):
         self.loss_reduction = check_loss_reduction(loss_reduction)
         self._layers = _trainable_layers(module)
         self._records: list[_Record] = []
-        self._batch = 0
+        self._batch, self._scale = 0, 1.0
 
     def trainable_parameters(self) -> list[tuple[str, nn.Parameter]]:
         return [(k, p) for k, p in self._module.named_parameters() if p.requires_grad]
