@@ -224,7 +224,7 @@ def train_shadow_models(
     n_examples : int
         Size :math:`n` of the pool.
     n_shadows : int
-        Number of shadow models :math:`S \ge 2`. Carlini et al. use 64-256; a
+        Number of shadow models :math:`S \ge 2`. Carlini et al. use up to 256; a
         handful already helps with ``fixed_variance=True``.
     score_fn : callable, optional
         ``score_fn(model) -> scores`` of shape ``(n_examples,)``, typically
