@@ -9,10 +9,15 @@ the parameter, the value and the fix, before any expensive work.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from sklearn.utils.validation import check_array
 
 from respai.exceptions import ParameterTypeError, ParameterValueError
+from respai.fairness.metrics._checks import (
+    check_binary,
+    check_consistent_length,
+    check_group,
+    check_sensitive_features,
+)
 
 __all__: list[str] = []
 
@@ -27,84 +32,38 @@ def check_constraint(constraint: object) -> str:
 
 
 def check_binary_labels(y: object, name: str = "y") -> np.ndarray:
-    """Return ``y`` as a 1-d int array of 0/1; refuse anything else.
+    """Return ``y`` as a 1-d int array of 0/1 (1 = the label 1, or True).
 
-    Booleans and floats equal to 0.0/1.0 are accepted. Other codings ({-1, 1},
-    {"<=50K", ">50K"}, three classes) are refused rather than guessed.
+    Delegates to :func:`respai.fairness.metrics._checks.check_binary`, so a
+    three-class target, unthresholded scores or missing labels fail with the
+    same message as in the metrics.
     """
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ParameterValueError(
-            f"`{name}` must be a 1-d array of 0/1 labels; got an array of shape {arr.shape}."
-        )
-    if arr.size == 0:
-        raise ParameterValueError(f"`{name}` must not be empty; got 0 labels.")
-    if arr.dtype == bool:
-        return arr.astype(np.int64)
-    if arr.dtype.kind not in "iuf":
-        values = sorted(map(str, pd.unique(arr)))[:5]
-        raise ParameterValueError(
-            f"`{name}` must hold binary labels 0/1; got values {values}. "
-            "Map the positive class to 1 and the other to 0 first."
-        )
-    values = np.unique(arr)
-    if not np.all(np.isin(values, (0, 1))):
-        shown = values[:5].tolist()
-        raise ParameterValueError(
-            f"`{name}` must hold binary labels 0/1; got values {shown}"
-            f"{' ...' if values.size > 5 else ''}. "
-            "Map the positive class to 1 and the other to 0 first."
-        )
-    return arr.astype(np.int64)
+    return check_binary(name, y, pos_label=1).astype(np.int64)
 
 
 def check_groups(sensitive_features: object, n_samples: int) -> np.ndarray:
     """Return one hashable group label per example, as a 1-d object array.
 
-    A 1-d array-like (list, :class:`pandas.Series`, NumPy array) is one
-    sensitive feature; a 2-d one (several columns, e.g. sex and race) is
-    combined into intersectional groups, one per row's tuple of values.
+    Accepts what the metrics accept
+    (:func:`respai.fairness.metrics._checks.check_sensitive_features`): one
+    feature (1-d) or several (2-d, DataFrame, dict), whose value combinations
+    are intersectional groups, given as tuples.
     """
-    if sensitive_features is None:
-        raise ParameterValueError(
-            "`sensitive_features` must be given (one group label per example); got None."
-        )
     if isinstance(sensitive_features, (str, bytes)):
         raise ParameterTypeError(
             "`sensitive_features` must be an array-like with one group per example; "
             f"got the string {sensitive_features!r}."
         )
-    if isinstance(sensitive_features, pd.DataFrame):
-        frame = sensitive_features
-    else:
-        arr = np.asarray(sensitive_features, dtype=object)
-        if arr.ndim == 0:
-            raise ParameterTypeError(
-                "`sensitive_features` must be an array-like with one group per example; "
-                f"got the scalar {sensitive_features!r}."
-            )
-        if arr.ndim > 2:
-            raise ParameterValueError(
-                f"`sensitive_features` must be 1-d or 2-d; got an array of shape {arr.shape}."
-            )
-        frame = pd.DataFrame(arr.reshape(len(arr), -1))
-    if len(frame) != n_samples:
+    if hasattr(sensitive_features, "__len__") and len(sensitive_features) != n_samples:
         raise ParameterValueError(
-            f"`sensitive_features` must have one entry per example ({n_samples}); "
-            f"got {len(frame)}. Pass the group labels of the same rows as `X` and `y`."
+            f"`sensitive_features` must have one entry per sample: it has "
+            f"{len(sensitive_features)} entries but `y` has {n_samples}. Pass arrays aligned "
+            "row by row (one entry per example)."
         )
-    if frame.isna().to_numpy().any():
-        raise ParameterValueError(
-            "`sensitive_features` must not contain missing values (NaN/None); "
-            "give missing values their own group label first."
-        )
+    frame = check_sensitive_features(sensitive_features, n_samples)
     if frame.shape[1] == 1:
         return frame.iloc[:, 0].to_numpy(dtype=object)
-    groups = np.empty(len(frame), dtype=object)
-    groups[:] = list(frame.itertuples(index=False, name=None))
-    return groups
+    return _object_array(frame.itertuples(index=False, name=None))
 
 
 def check_features(X: object) -> np.ndarray:
@@ -116,15 +75,8 @@ def check_features(X: object) -> np.ndarray:
 
 
 def check_same_length(**arrays: object) -> int:
-    """Return the common length of the named arrays, or say which ones disagree."""
-    lengths = {name: len(value) for name, value in arrays.items()}  # type: ignore[arg-type]
-    if len(set(lengths.values())) > 1:
-        shown = ", ".join(f"{name}: {n}" for name, n in lengths.items())
-        raise ParameterValueError(
-            f"inputs must have the same number of examples; got {shown}. "
-            "Pass aligned rows (same examples, same order)."
-        )
-    return next(iter(lengths.values()))
+    """Return the common length of the named arrays, or say which one differs."""
+    return check_consistent_length(**arrays)
 
 
 def check_groups_estimable(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -141,27 +93,32 @@ def check_groups_estimable(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
             f"`sensitive_features` must contain at least two groups; got only {list(known)}. "
             "A fairness constraint compares groups."
         )
-    counts = np.bincount(codes, minlength=known.size)
-    positives = np.bincount(codes, weights=y, minlength=known.size)
     for index, name in enumerate(known):
-        if counts[index] < 2:
-            raise ParameterValueError(
-                f"every group in `sensitive_features` needs at least 2 examples; group {name!r} "
-                "has 1. Merge it with another group or collect more data."
-            )
-        if positives[index] in (0, counts[index]):
-            raise ParameterValueError(
-                f"every group in `sensitive_features` needs both labels in `y`; group {name!r} "
-                f"has only label {int(positives[index] > 0)}. Its error rates cannot be "
-                "estimated: merge it with another group or collect more data."
-            )
+        check_group(
+            name,
+            [f"sensitive_feature_{i}" for i in range(len(name))]
+            if isinstance(name, tuple)
+            else ["sensitive_features"],
+            y[codes == index].astype(bool),
+            min_size=2,
+            need_positive=True,
+            need_negative=True,
+        )
     return known
 
 
 def unique_groups(groups: np.ndarray) -> np.ndarray:
     """Distinct group labels in a stable order (sorted by their string form)."""
-    firsts = pd.unique(pd.Series(groups, dtype=object))
-    return np.asarray(sorted(firsts, key=str), dtype=object)
+    return _object_array(sorted(set(groups), key=str))
+
+
+def _object_array(items) -> np.ndarray:
+    """1-d object array of ``items``, kept whole even when they are tuples."""
+    items = list(items)
+    out = np.empty(len(items), dtype=object)
+    for index, item in enumerate(items):
+        out[index] = item
+    return out
 
 
 def group_codes(groups: np.ndarray, known: np.ndarray) -> np.ndarray:
