@@ -26,9 +26,10 @@ from respai.privacy.dpsgd.clipping import (
     clip_and_sum,
     clip_factors,
     gaussian_noise,
+    noisy_average,
     per_sample_norms,
 )
-from respai.privacy.dpsgd.data_loader import PoissonBatchSampler, poisson_loader
+from respai.privacy.dpsgd.data_loader import PoissonBatchSampler, poisson_loader, poisson_sample
 from respai.privacy.dpsgd.ghost_clipping import (
     GhostClippingModule,
     GhostDPOptimizer,
@@ -55,8 +56,10 @@ __all__ = [
     "clip_factors",
     "clip_and_sum",
     "gaussian_noise",
+    "noisy_average",
     "PoissonBatchSampler",
     "poisson_loader",
+    "poisson_sample",
     "validate_model",
     "check_model",
     "BATCHNORM_MESSAGE",
