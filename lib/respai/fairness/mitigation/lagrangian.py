@@ -143,7 +143,7 @@ class FairLagrangianClassifier(ClassifierMixin, BaseEstimator):
     constraint : {"demographic_parity", "equalized_odds"}
     epsilon : float, default 0.01
         Allowed difference of rates between any two groups, in (0, 1].
-    max_iter : int, default 1000
+    max_iter : int, default 500
         Iterations (one primal and one dual step each).
     learning_rate : float, default 2.0
         Step size of full-batch gradient descent on the model (features of
@@ -202,7 +202,7 @@ class FairLagrangianClassifier(ClassifierMixin, BaseEstimator):
         constraint: str = "demographic_parity",
         epsilon: float = 0.01,
         *,
-        max_iter: int = 1000,
+        max_iter: int = 500,
         learning_rate: float = 2.0,
         dual_learning_rate: float = 0.2,
         alpha: float = 1e-5,
@@ -296,7 +296,7 @@ class FairLagrangianClassifier(ClassifierMixin, BaseEstimator):
             group_rates = rates @ predictions
             return group_rates[first] - group_rates[second] - epsilon
 
-        optimizer = torch.optim.SGD(model.parameters(), lr=float(self.learning_rate))
+        step = float(self.learning_rate)
         multipliers = np.zeros(first.numel())
         losses, max_violation, trace = [], [], []
         for _ in range(self.max_iter):
@@ -311,9 +311,11 @@ class FairLagrangianClassifier(ClassifierMixin, BaseEstimator):
                 + 0.5 * float(self.alpha) * penalty
                 + (torch.as_tensor(multipliers, dtype=dtype, device=device) * relaxed).sum()
             )
-            optimizer.zero_grad()
+            model.zero_grad()
             lagrangian.backward()
-            optimizer.step()
+            with torch.no_grad():  # plain gradient descent (torch.optim would import torch._dynamo)
+                for parameter in model.parameters():
+                    parameter -= step * parameter.grad
             # The dual player sees the violations of the model the primal step started from
             # (simultaneous updates), hard or relaxed.
             with torch.no_grad():
