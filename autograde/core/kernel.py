@@ -34,6 +34,8 @@ __all__ = ["CellRun", "NotebookRun", "execute_cells"]
 # Environment variables a graded kernel must not inherit: a results file would
 # let a submission write into the instructor's run output.
 _SCRUBBED_ENV = ("RESPAI_RESULTS_FILE", sandbox.ENV_VAR)
+#: Tries to start a kernel before a submission is reported ``crashed``.
+_KERNEL_START_ATTEMPTS = 3
 _GUARD_CELL_TIMEOUT = 60.0
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -120,76 +122,88 @@ def execute_cells(
     def remember_reply(cell, cell_index, execute_reply):  # nbclient hook signature
         replies[cell_index] = execute_reply.get("content", {})
 
-    client = _BoundedClient(
-        nb,
-        output_limit=output_limit,
-        kernel_name=kernel_name,
-        allow_errors=True,
-        # On a timeout nbclient interrupts the kernel and carries on with this
-        # synthetic reply, keeping its message polling in step with the kernel.
-        interrupt_on_timeout=True,
-        error_on_timeout={"ename": _TIMEOUT, "evalue": "cell time limit"},
-        shutdown_kernel="immediate",
-        record_timing=False,
-        resources={"metadata": {"path": str(cwd)}},
-        on_cell_executed=remember_reply,
-        # Keep the kernel's start-up warnings out of the grading log.
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-    )
+    def new_client() -> _BoundedClient:
+        return _BoundedClient(
+            nb,
+            output_limit=output_limit,
+            kernel_name=kernel_name,
+            allow_errors=True,
+            # On a timeout nbclient interrupts the kernel and carries on with this
+            # synthetic reply, keeping its message polling in step with the kernel.
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": _TIMEOUT, "evalue": "cell time limit"},
+            shutdown_kernel="immediate",
+            record_timing=False,
+            resources={"metadata": {"path": str(cwd)}},
+            on_cell_executed=remember_reply,
+            # Keep the kernel's start-up warnings out of the grading log.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env["MPLBACKEND"] = "Agg"
     # Graders run several kernels at once: one BLAS/OpenMP thread each, or
     # they oversubscribe the cores (15x slower sklearn fits were measured).
     env.update({name: "1" for name in _THREAD_VARIABLES})
     if policy is not None:
-        client.kernel_manager_class = _SandboxedKernelManager
         env[sandbox.ENV_VAR] = policy.to_env()
         env["HOME"] = str(cwd)
         env["MPLCONFIGDIR"] = str(Path(cwd) / ".matplotlib")
         env["IPYTHONDIR"] = str(Path(cwd) / ".ipython")
     outcomes: dict[int, CellRun] = {}
     status, reason = "completed", ""
-    try:
-        with client.setup_kernel(env=env, cwd=str(cwd)):
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code" or not cell.source.strip():
-                    continue
-                if skip is not None and skip(index, outcomes):
-                    outcomes[index] = CellRun(index, "not_run")
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    status, reason = "timeout", _notebook_limit(notebook_timeout, index)
-                    break
-                limit = cell_timeout
-                if cell.metadata.get("autograde", {}).get("role") == "guard":
-                    # The grader's own cells (importing numpy, scipy, pandas for the
-                    # snapshot) must not eat the student's per-cell allowance.
-                    limit = max(cell_timeout, _GUARD_CELL_TIMEOUT)
-                client.timeout = max(1, int(min(limit, remaining) + 0.999))
-                began = time.monotonic()
-                try:
-                    client.execute_cell(cell, index)
-                except DeadKernelError:
-                    outcomes[index] = CellRun(index, "error", "DeadKernelError", "kernel died")
-                    status, reason = "crashed", f"the kernel died while running cell {index}"
-                    break
-                outcome = _outcome(index, cell, replies.get(index), time.monotonic() - began)
-                outcomes[index] = outcome
-                if outcome.status != "timeout":
-                    continue
-                status = "timeout"
-                if limit >= remaining:
-                    reason = _notebook_limit(notebook_timeout, index)
-                    break  # leaving the context kills the kernel
-                reason = reason or f"cell {index} exceeded the {cell_timeout:g} s cell limit"
-    except (DeadKernelError, RuntimeError, TimeoutError) as exc:
-        # Kernel failed to start, or died between cells.
-        status = "crashed"
-        reason = reason or f"kernel failure: {type(exc).__name__}: {exc}"
-    finally:
-        if policy is not None and policy.uid is not None and os.geteuid() == 0:
-            sandbox.kill_uid(policy.uid)  # children that left the kernel's process group
+    # A kernel that fails to start has run no student code yet, so starting it again is
+    # fair; seen: two kernels started at once picking the same free TCP port.
+    for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
+        client = new_client()
+        if policy is not None:
+            client.kernel_manager_class = _SandboxedKernelManager
+        started = False
+        try:
+            with client.setup_kernel(env=env, cwd=str(cwd)):
+                started = True
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code" or not cell.source.strip():
+                        continue
+                    if skip is not None and skip(index, outcomes):
+                        outcomes[index] = CellRun(index, "not_run")
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        status, reason = "timeout", _notebook_limit(notebook_timeout, index)
+                        break
+                    limit = cell_timeout
+                    if cell.metadata.get("autograde", {}).get("role") == "guard":
+                        # The grader's own cells (importing numpy, scipy, pandas for the
+                        # snapshot) must not eat the student's per-cell allowance.
+                        limit = max(cell_timeout, _GUARD_CELL_TIMEOUT)
+                    client.timeout = max(1, int(min(limit, remaining) + 0.999))
+                    began = time.monotonic()
+                    try:
+                        client.execute_cell(cell, index)
+                    except DeadKernelError:
+                        outcomes[index] = CellRun(index, "error", "DeadKernelError", "kernel died")
+                        status, reason = "crashed", f"the kernel died while running cell {index}"
+                        break
+                    outcome = _outcome(index, cell, replies.get(index), time.monotonic() - began)
+                    outcomes[index] = outcome
+                    if outcome.status != "timeout":
+                        continue
+                    status = "timeout"
+                    if limit >= remaining:
+                        reason = _notebook_limit(notebook_timeout, index)
+                        break  # leaving the context kills the kernel
+                    reason = reason or f"cell {index} exceeded the {cell_timeout:g} s cell limit"
+        except (DeadKernelError, RuntimeError, TimeoutError) as exc:
+            if not started and attempt < _KERNEL_START_ATTEMPTS:
+                continue
+            # Kernel failed to start, or died between cells.
+            status = "crashed"
+            reason = reason or f"kernel failure: {type(exc).__name__}: {exc}"
+        finally:
+            if policy is not None and policy.uid is not None and os.geteuid() == 0:
+                sandbox.kill_uid(policy.uid)  # children that left the kernel's process group
+        break
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.source.strip() and index not in outcomes:
             outcomes[index] = CellRun(index, "not_run")

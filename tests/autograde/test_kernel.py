@@ -1,0 +1,44 @@
+"""autograde.core.kernel: a kernel that fails to start is started again, never blamed on code."""
+
+from __future__ import annotations
+
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograde.core import kernel
+
+
+def _notebook():
+    return new_notebook(cells=[new_code_cell("x = 6 * 7\nprint(x)")])
+
+
+def _flaky_start(monkeypatch, failures: int) -> list[int]:
+    """Make the first ``failures`` kernel starts fail like a port collision does."""
+    calls = []
+    real = kernel._BoundedClient.setup_kernel
+
+    def setup_kernel(self, **kwargs):
+        calls.append(1)
+        if len(calls) <= failures:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(kernel._BoundedClient, "setup_kernel", setup_kernel)
+    return calls
+
+
+def test_a_failed_kernel_start_is_retried(monkeypatch, tmp_path):
+    calls = _flaky_start(monkeypatch, failures=kernel._KERNEL_START_ATTEMPTS - 1)
+    nb = _notebook()
+    run = kernel.execute_cells(nb, cwd=tmp_path, cell_timeout=60, notebook_timeout=120)
+    assert run.status == "completed", run.reason
+    assert len(calls) == kernel._KERNEL_START_ATTEMPTS
+    assert "42" in nb.cells[0].outputs[0]["text"]
+
+
+def test_a_kernel_that_never_starts_is_crashed_with_the_reason(monkeypatch, tmp_path):
+    calls = _flaky_start(monkeypatch, failures=99)
+    run = kernel.execute_cells(_notebook(), cwd=tmp_path, cell_timeout=60, notebook_timeout=120)
+    assert run.status == "crashed"
+    assert "kernel failure: RuntimeError: Kernel died before replying" in run.reason
+    assert len(calls) == kernel._KERNEL_START_ATTEMPTS
+    assert run.cells[0].status == "not_run"
