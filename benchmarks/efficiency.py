@@ -1,0 +1,252 @@
+"""Pruning and quantization, measured: accuracy, latency and size of each variant vs dense.
+
+Two workloads, one run on this machine's CPU (torch's default thread count, or ``--threads``):
+
+``cnn``
+    A CNN (two conv blocks with GroupNorm, 32 and 64 channels, then 128 hidden
+    units) trained on MNIST-5k (4,000 train / 1,000 test digits). Variants:
+    ``dense``; ``unstructured``, 90 % of the weights pruned by global magnitude,
+    fine-tuned with the masks, then stored as a dense model with zeros;
+    ``structured``, whole channels/neurons removed (a physically smaller
+    model), then fine-tuned. Latency: one batch of 256 test images.
+``minilm``
+    The offline MiniLM-L6 (``respai.pretrained.load_classifier``) fine-tuned
+    (whole model, 2 epochs) on 1,200 Rotten Tomatoes snippets, tested on
+    1,000. Variants: ``dense``; ``quantized``, PyTorch dynamic int8 of every
+    ``nn.Linear`` with per-channel weight scales (torch 2.13:
+    ``torch.ao.quantization.quantize_dynamic``, deprecated in favour of
+    torchao, which is not installed); ``pruned``, half of the attention heads
+    and FFN neurons of every layer removed (Taylor importance on 4 training
+    batches), then fine-tuned 1 epoch. Latency: one batch of 32 snippets x 64 tokens.
+
+Each variant reports ``accuracy`` (fraction of the test split), ``latency_ms``
+(median forward pass, the variants timed in interleaved rounds so that load
+from other processes hits them alike), ``size_mb`` (``torch.save`` of the
+state dict, MiB) and ``speedup`` (dense latency / variant latency).
+
+    .venv/bin/python benchmarks/efficiency.py [--json] [--only cnn|minilm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from respai.adapters import IdsClassifier
+from respai.data import load_mnist_5k, load_rotten_tomatoes
+from respai.efficiency.measure import measure_latency, serialized_size_bytes
+from respai.efficiency.pruning import (
+    prune_channels,
+    prune_magnitude,
+    prune_transformer,
+    remove_masks,
+    sparsity,
+)
+from respai.efficiency.quantization import quantize_dynamic_int8
+from respai.train import evaluate, fit, make_loader
+
+SEED = 0
+CNN_BATCH, TEXT_BATCH, TEXT_TOKENS = 256, 32, 64
+TRAIN_TOKENS = 48  # fine-tuning pads/truncates to 48 tokens (median snippet: 26)
+ROUNDS = 5  # interleaved timing rounds
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def size_mb(model: nn.Module) -> float:
+    return serialized_size_bytes(model) / 2**20
+
+
+def interleaved_latency(calls: dict, *, rounds: int = ROUNDS, repeats: int = 5) -> dict:
+    """Median ms of each zero-argument call, timed round-robin so load drifts hit all alike."""
+    samples = {name: [] for name in calls}
+    with torch.no_grad():
+        for call in calls.values():
+            measure_latency(call, warmup=2, repeats=1)
+        for _ in range(rounds):
+            for name, call in calls.items():
+                stats = measure_latency(call, warmup=0, repeats=repeats, device="cpu")
+                samples[name] += list(stats.samples_ms)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def report(variants: dict, latency: dict, dense: str = "dense") -> dict:
+    return {
+        name: {
+            "accuracy": round(values["accuracy"], 4),
+            "latency_ms": round(latency[name], 2),
+            "size_mb": round(values["size_mb"], 3),
+            "speedup": round(latency[dense] / latency[name], 2),
+            **{k: v for k, v in values.items() if k not in ("accuracy", "size_mb")},
+        }
+        for name, values in variants.items()
+    }
+
+
+# --------------------------------------------------------------------------- CNN
+
+
+def cnn() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.GroupNorm(8, 32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.GroupNorm(8, 64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+    )  # fmt: skip
+
+
+def cnn_benchmark(epochs: int) -> dict:
+    torch.manual_seed(SEED)
+    X, y = load_mnist_5k()
+    order = np.random.default_rng(SEED).permutation(len(y))
+    X = (X[order] / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
+    y = y[order]
+    train = make_loader(X[:4000], y[:4000], batch_size=64, shuffle=True, generator=SEED)
+    test = make_loader(X[4000:], y[4000:], batch_size=500, shuffle=False)
+    run = {"device": "cpu", "progress": False, "generator": SEED}
+
+    log("cnn: training the dense model")
+    dense = cnn()
+    fit(dense, train, epochs=epochs, lr=2e-3, **run)
+
+    log("cnn: unstructured (global magnitude, 90 %) + fine-tune")
+    unstructured = copy.deepcopy(dense)
+    prune_magnitude(unstructured, 0.9)
+    fit(unstructured, train, epochs=2, lr=1e-3, **run)
+    remove_masks(unstructured)  # a dense model with zeros, as it would be shipped
+
+    log("cnn: structured (channels/neurons) + fine-tune")
+    structured = prune_channels(dense, [0.5, 0.5, 0.5])
+    fit(structured, train, epochs=3, lr=1e-3, **run)
+
+    models = {"dense": dense, "unstructured": unstructured, "structured": structured}
+    variants = {}
+    for name, model in models.items():
+        model.eval()
+        variants[name] = {
+            "accuracy": evaluate(model, test, device="cpu")["accuracy"],
+            "size_mb": size_mb(model),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "weight_sparsity": round(sparsity(model), 4),
+        }
+    batch = torch.from_numpy(X[4000 : 4000 + CNN_BATCH])
+    log("cnn: timing")
+    latency = interleaved_latency({name: (lambda m=m: m(batch)) for name, m in models.items()})
+    return report(variants, latency)
+
+
+# --------------------------------------------------------------------------- MiniLM
+
+
+def encode(tokenizer, texts, *, fixed: bool = False) -> dict:
+    if fixed:
+        return tokenizer(texts, padding="max_length", truncation=True, max_length=TEXT_TOKENS,
+                         return_tensors="pt")  # fmt: skip
+    return tokenizer(texts, padding=True, truncation=True, max_length=TEXT_TOKENS,
+                     return_tensors="pt")  # fmt: skip
+
+
+def fine_tune(model, tokenizer, texts, labels, epochs: int) -> None:
+    """Fine-tune the whole classifier (encoder included) with respai.train.fit."""
+    ids = tokenizer(texts, padding="max_length", truncation=True, max_length=TRAIN_TOKENS,
+                    return_tensors="pt")["input_ids"]  # fmt: skip
+    loader = make_loader(ids, labels, batch_size=32, shuffle=True, generator=SEED)
+    fit(IdsClassifier(model), loader, epochs=epochs, lr=1e-4, device="cpu", progress=False,
+        generator=SEED)  # fmt: skip
+    model.eval()
+
+
+def text_accuracy(model, tokenizer, texts, labels) -> float:
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(texts), 64):
+            logits = model(**encode(tokenizer, texts[i : i + 64])).logits
+            correct += int((logits.argmax(-1) == labels[i : i + 64]).sum())
+    return correct / len(texts)
+
+
+def minilm_benchmark(n_train: int, n_test: int) -> dict:
+    from respai.pretrained import load_classifier, load_tokenizer
+
+    torch.manual_seed(SEED)
+    reviews = load_rotten_tomatoes()
+    order = np.random.default_rng(SEED).permutation(len(reviews))
+    texts = reviews["text"].to_numpy()[order].tolist()
+    labels = torch.from_numpy(reviews["fresh"].to_numpy()[order])
+    train_texts, train_y = texts[:n_train], labels[:n_train]
+    test_texts, test_y = texts[-n_test:], labels[-n_test:]
+    tokenizer, dense = load_tokenizer(), load_classifier(seed=SEED)
+
+    log(f"minilm: fine-tuning on {n_train} snippets, 2 epochs")
+    fine_tune(dense, tokenizer, train_texts, train_y, epochs=2)
+
+    log("minilm: dynamic int8 (per-channel weights)")
+    quantized = quantize_dynamic_int8(dense, per_channel=True)
+
+    log("minilm: pruning half of the heads and FFN neurons, fine-tuning 1 epoch")
+    pruned = copy.deepcopy(dense)
+    batches = [
+        (encode(tokenizer, train_texts[i : i + 32]), train_y[i : i + 32]) for i in range(0, 128, 32)
+    ]
+    prune_transformer(pruned, head_sparsity=0.5, ffn_sparsity=0.5, method="taylor", batches=batches)
+    fine_tune(pruned, tokenizer, train_texts, train_y, epochs=1)
+
+    models = {"dense": dense, "quantized": quantized, "pruned": pruned}
+    variants = {}
+    for name, model in models.items():
+        log(f"minilm: accuracy of {name} on {n_test} snippets")
+        variants[name] = {
+            "accuracy": text_accuracy(model, tokenizer, test_texts, test_y),
+            "size_mb": size_mb(model),
+        }
+    batch = encode(tokenizer, test_texts[:TEXT_BATCH], fixed=True)
+    assert tuple(batch["input_ids"].shape) == (TEXT_BATCH, TEXT_TOKENS)
+    log("minilm: timing")
+    latency = interleaved_latency(
+        {name: (lambda m=m: m(**batch)) for name, m in models.items()}, repeats=2
+    )
+    return report(variants, latency)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only", choices=("cnn", "minilm"), help="run one workload")
+    parser.add_argument("--epochs", type=int, default=6, help="dense CNN training epochs")
+    parser.add_argument("--n-train", type=int, default=1200, help="MiniLM fine-tuning snippets")
+    parser.add_argument("--n-test", type=int, default=1000, help="MiniLM test snippets")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (default: torch's, i.e. one per core)"
+    )
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    results = {}
+    if args.only in (None, "cnn"):
+        results["cnn"] = cnn_benchmark(args.epochs)
+    if args.only in (None, "minilm"):
+        results["minilm"] = minilm_benchmark(args.n_train, args.n_test)
+    log(f"done in {time.perf_counter() - start:.0f} s, {torch.get_num_threads()} threads")
+    if args.json:
+        keys = ("accuracy", "latency_ms", "size_mb", "speedup")
+        print(json.dumps({w: {v: {k: r[k] for k in keys} for v, r in res.items()}
+                          for w, res in results.items()}))  # fmt: skip
+        return
+    for workload, variants in results.items():
+        for name, values in variants.items():
+            extra = ", ".join(f"{k} {v}" for k, v in values.items())
+            print(f"{workload:7s} {name:13s} {extra}")
+
+
+if __name__ == "__main__":
+    main()
