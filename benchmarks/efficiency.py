@@ -30,6 +30,7 @@ state dict, MiB) and ``speedup`` (dense latency / variant latency).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import statistics
@@ -232,10 +233,12 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     results = {}
-    if args.only in (None, "cnn"):
-        results["cnn"] = cnn_benchmark(args.epochs)
-    if args.only in (None, "minilm"):
-        results["minilm"] = minilm_benchmark(args.n_train, args.n_test)
+    # Loaders announce their source on stdout: keep stdout for the results (JSON) only.
+    with contextlib.redirect_stdout(sys.stderr):
+        if args.only in (None, "cnn"):
+            results["cnn"] = cnn_benchmark(args.epochs)
+        if args.only in (None, "minilm"):
+            results["minilm"] = minilm_benchmark(args.n_train, args.n_test)
     log(f"done in {time.perf_counter() - start:.0f} s, {torch.get_num_threads()} threads")
     if args.json:
         keys = ("accuracy", "latency_ms", "size_mb", "speedup")
