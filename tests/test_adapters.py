@@ -132,3 +132,24 @@ def test_freeze_all_but_and_bad_inputs():
         LoRALinear(nn.Conv1d(1, 1, 1))
     with pytest.raises(ParameterValueError, match="rank"):
         LoRALinear(nn.Linear(2, 2), rank=0)
+
+
+def test_mean_pooling_reads_the_mean_of_real_tokens_and_freezes_the_pooler():
+    model = tiny_bert().eval()
+    ids = torch.tensor([[2, 5, 7, 0, 0], [3, 4, 5, 6, 8]])
+    wrapped = IdsClassifier(model, pooling="mean")
+    assert not any(p.requires_grad for p in model.bert.pooler.parameters())
+    assert all(p.requires_grad for p in model.classifier.parameters())
+    hidden = model.bert(input_ids=ids, attention_mask=(ids != 0).long()).last_hidden_state
+    means = torch.stack([hidden[0, :3].mean(0), hidden[1].mean(0)])  # padding left out
+    torch.testing.assert_close(wrapped(ids), model.classifier(means))
+    with pytest.raises(ParameterValueError, match="pooling"):
+        IdsClassifier(model, pooling="max")
+    distil = transformers.DistilBertForSequenceClassification(
+        transformers.DistilBertConfig(
+            vocab_size=40, dim=16, n_layers=1, n_heads=2, hidden_dim=24, max_position_embeddings=16
+        )
+    )
+    IdsClassifier(distil, pooling="mean")
+    assert not any(p.requires_grad for p in distil.pre_classifier.parameters())
+    assert IdsClassifier(distil, pooling="mean")(ids).shape == (2, 2)

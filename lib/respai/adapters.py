@@ -251,13 +251,31 @@ def _names(name: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+POOLINGS = ("cls", "mean")
+
+
 class IdsClassifier(nn.Module):
-    """``model(ids) -> logits`` for a Hugging Face sequence classifier.
+    r"""``model(ids) -> logits`` for a Hugging Face sequence classifier.
 
     The attention mask is ``ids != pad_token_id`` (right padding; BERT-style
     tokenizers never use the padding id for a real token), so a batch is one
     integer tensor of shape ``(B, T)``: what :func:`respai.train.fit`, Poisson
     loaders and the DP-SGD wrappers pass around.
+
+    ``pooling="cls"`` is the model's own head (BERT: a dense "pooler" layer on
+    the first token's vector, then ``classifier``). ``pooling="mean"`` feeds
+    ``model.classifier`` the mean of the encoder's output vectors over the
+    real tokens,
+
+    .. math::
+
+        \bar h = \frac{\sum_t m_t h_t}{\sum_t m_t}, \qquad
+        \text{logits} = W_c\,\mathrm{dropout}(\bar h) + b_c,
+
+    the sentence representation sentence-transformers models such as
+    all-MiniLM-L6-v2 were trained for (Reimers & Gurevych 2019, Section 3);
+    the layers the mean replaces (BERT's ``pooler``, DistilBERT's
+    ``pre_classifier``) are then unused and frozen.
 
     Parameters
     ----------
@@ -265,9 +283,17 @@ class IdsClassifier(nn.Module):
         E.g. :func:`respai.pretrained.load_classifier`.
     pad_token_id : int, optional
         Default: ``model.config.pad_token_id``.
+    pooling : {"cls", "mean"}, default "cls"
+
+    References
+    ----------
+    .. [1] N. Reimers and I. Gurevych, "Sentence-BERT: Sentence Embeddings using
+       Siamese BERT-Networks", EMNLP 2019.
     """
 
-    def __init__(self, model: nn.Module, pad_token_id: int | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, pad_token_id: int | None = None, *, pooling: str = "cls"
+    ) -> None:
         super().__init__()
         if not isinstance(model, nn.Module):
             raise ParameterTypeError(
@@ -279,9 +305,31 @@ class IdsClassifier(nn.Module):
             raise ParameterValueError(
                 f"`pad_token_id` must be an int; got {pad_token_id!r}. Pass tokenizer.pad_token_id."
             )
+        if pooling not in POOLINGS:
+            raise ParameterValueError(f"`pooling` must be 'cls' or 'mean'; got {pooling!r}.")
+        if pooling == "mean":
+            missing = [a for a in ("base_model", "dropout", "classifier") if not hasattr(model, a)]
+            if missing:
+                raise ParameterValueError(
+                    "`model` must have `base_model`, `dropout` and `classifier` for "
+                    f"pooling='mean' (a BERT-style sequence classifier); got none of {missing}."
+                )
+            for unused in (
+                getattr(model.base_model, "pooler", None),
+                getattr(model, "pre_classifier", None),
+            ):
+                if isinstance(unused, nn.Module):
+                    unused.requires_grad_(False)
         self.model = model
         self.pad_token_id = pad_token_id
+        self.pooling = pooling
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         ids = ids.long()  # loaders may hand over float copies of the ids
-        return self.model(input_ids=ids, attention_mask=(ids != self.pad_token_id).long()).logits
+        mask = (ids != self.pad_token_id).long()
+        if self.pooling == "cls":
+            return self.model(input_ids=ids, attention_mask=mask).logits
+        hidden = self.model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        return self.model.classifier(self.model.dropout(mean))
