@@ -62,7 +62,10 @@ class GradeOptions:
     """Keyword arguments of :func:`grade_notebook` shared by every task.
 
     ``memory_mb=None`` keeps grade_notebook's default; ``hidden_paths`` are
-    folders the graded kernels must not see (the submissions, the output).
+    folders the graded kernels must not see (the submissions, the output);
+    ``record_results`` collects the numbers the notebook records with
+    ``respai.results.record`` (``autograde validate`` checks the solution's
+    against the claims table).
     """
 
     smoke: bool = True
@@ -72,6 +75,7 @@ class GradeOptions:
     keep_executed: bool = False
     memory_mb: int | None = None
     hidden_paths: tuple[str, ...] = ()
+    record_results: bool = False
 
 
 #: Grading options when none are given (smoke mode, default limits).
@@ -210,6 +214,7 @@ def _run(path: str, spec: AssignmentSpec, options: GradeOptions) -> GradeResult:
         keep_executed=options.keep_executed,
         memory_mb=options.memory_mb,
         hidden_paths=options.hidden_paths,
+        record_results=options.record_results,
     )
 
 

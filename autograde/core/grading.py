@@ -30,6 +30,7 @@ from autograde.core.guard import find_tampering
 from autograde.core.kernel import CellRun, NotebookRun, execute_cells
 from autograde.core.prepare import ROLE_KEY, describe_cell, prepare_notebook
 from autograde.core.spec import AssignmentSpec, ManualSpec
+from respai.results import RESULTS_FILE_ENV, read_results_file
 from respai.testing import SHORTCUT_PREFIX
 
 __all__ = [
@@ -50,6 +51,7 @@ DEFAULT_MEMORY_MB = 4096
 _SANDBOX_UID_BASE = 200_000
 HIDDEN_FAILED = "hidden test failed"
 _MAX_MESSAGE = 500
+_RESULTS_FILE = ".respai-results.jsonl"
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ class GradeResult:
     seconds : float
     executed : str or None
         The executed notebook (JSON, instructor-only: it holds hidden tests).
+    recorded : dict
+        ``{name: value}`` of ``respai.results.record`` calls, when asked for
+        (``record_results``); empty otherwise.
     """
 
     submission: str
@@ -109,6 +114,7 @@ class GradeResult:
     errors: tuple[CellError, ...] = field(default=())
     seconds: float = 0.0
     executed: str | None = None
+    recorded: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -125,6 +131,7 @@ class GradeResult:
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("executed")
+        data.pop("recorded")
         return data | {"total": self.total, "max_total": self.max_total}
 
 
@@ -140,6 +147,7 @@ def grade_notebook(
     memory_mb: int | None = None,
     hidden_paths: tuple[str, ...] = (),
     sandboxed: bool = True,
+    record_results: bool = False,
 ) -> GradeResult:
     """Grade one submitted notebook against the instructor's tests.
 
@@ -164,6 +172,9 @@ def grade_notebook(
     sandboxed : bool, keyword-only
         Start the kernel through :mod:`autograde.sandbox` (default). Only the
         instructor's own trusted runs may turn it off.
+    record_results : bool, keyword-only
+        Collect the numbers recorded with ``respai.results.record`` into
+        ``GradeResult.recorded`` (through a file in the scratch folder).
 
     Returns
     -------
@@ -193,6 +204,7 @@ def grade_notebook(
             memory_mb=memory_mb or DEFAULT_MEMORY_MB,
             hidden_paths=hidden_paths,
             sandboxed=sandboxed,
+            record_results=record_results,
         )
     except Exception as exc:  # a grader bug must not stop the class: report it on this student
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -249,6 +261,7 @@ def _grade(
     memory_mb: int,
     hidden_paths: tuple[str, ...],
     sandboxed: bool,
+    record_results: bool,
 ) -> GradeResult:
     prepared = prepare_notebook(student, spec, {"SMOKE": smoke, "SEED": seed})
     nb = prepared.nb
@@ -266,6 +279,7 @@ def _grade(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
         (folder / "submission.ipynb").write_text(nbformat.writes(student), encoding="utf-8")
+        results_file = folder / _RESULTS_FILE
         run = execute_cells(
             nb,
             cwd=folder,
@@ -280,7 +294,9 @@ def _grade(
                 if sandboxed
                 else None
             ),
+            extra_env={RESULTS_FILE_ENV: str(results_file)} if record_results else None,
         )
+        recorded = read_results_file(results_file) if record_results else {}
     tests = tuple(_score(spec, nb, run))
     errors = tuple(
         CellError(i, meta["role"], meta.get("grade_id"), r.ename, r.evalue[:_MAX_MESSAGE])
@@ -319,6 +335,7 @@ def _grade(
         errors,
         time.monotonic() - start,
         nbformat.writes(nb) if keep_executed else None,
+        recorded,
     )
 
 

@@ -89,6 +89,7 @@ def execute_cells(
     skip: Callable[[int, dict[int, CellRun]], bool] | None = None,
     policy: sandbox.SandboxPolicy | None = None,
     output_limit: int = 1_000_000,
+    extra_env: dict[str, str] | None = None,
 ) -> NotebookRun:
     """Run every code cell of ``nb`` (in place: outputs are stored in it).
 
@@ -110,6 +111,9 @@ def execute_cells(
     output_limit : int
         Bytes of output kept per cell; the rest is dropped (a submission that
         prints 100 MB must not fill the grader's memory or the feedback).
+    extra_env : dict, optional
+        Environment variables for the kernel, set after the grader's own
+        (e.g. where ``respai.results.record`` writes).
 
     Returns
     -------
@@ -150,6 +154,7 @@ def execute_cells(
         env["HOME"] = str(cwd)
         env["MPLCONFIGDIR"] = str(Path(cwd) / ".matplotlib")
         env["IPYTHONDIR"] = str(Path(cwd) / ".ipython")
+    env.update(extra_env or {})
     outcomes: dict[int, CellRun] = {}
     status, reason = "completed", ""
     # A kernel that fails to start has run no student code yet, so starting it again is

@@ -4,7 +4,9 @@ Three kinds of submission are built from the released notebook and graded
 through the same executor as ``autograde grade`` (smoke mode, in parallel):
 
 * **solution** (every answer from the instructor notebook) must get full
-  autograded marks;
+  autograded marks, and the numbers it records with ``respai.results.record``
+  must lie in their ranges of the claims table (``solutions/<id>/claims.toml``,
+  smoke mode);
 * **blank** (the released notebook as is) must get zero and still run to the
   end: only answer and test cells may raise ("no cascade");
 * each **mutant** (solution with one plausible mistake) must lose points.
@@ -22,6 +24,7 @@ from autograde.core.executor import DEFAULT_OPTIONS, GradeOptions, GradeTask, gr
 from autograde.core.grading import GradeResult
 from autograde.core.mutants import fill_answers, load_mutants, solution_answers
 from autograde.core.spec import build_spec
+from respai.results import check_claims
 
 __all__ = ["Check", "validate", "format_checks"]
 
@@ -96,7 +99,9 @@ def validate(
         cell_timeout=options.cell_timeout,
         notebook_timeout=options.notebook_timeout,
         keep_executed=True,
+        record_results=True,
     )
+    mode = "smoke" if options.smoke else "full"
     results = grade_many(tasks, workers=workers, options=options)
     checks = []
     for task in tasks:
@@ -106,17 +111,28 @@ def validate(
         if result.executed:
             executed.write_text(result.executed, encoding="utf-8")
         description = descriptions.get((assignment_id, variant.removeprefix("mutant:")), "")
-        checks.append(_judge(assignment_id, variant, result, description, executed))
+        claims = course.claims_file(assignment_id)
+        checks.append(_judge(assignment_id, variant, result, description, executed, (claims, mode)))
     return checks
 
 
 def _judge(
-    assignment_id: str, variant: str, result: GradeResult, description: str, executed: Path
+    assignment_id: str,
+    variant: str,
+    result: GradeResult,
+    description: str,
+    executed: Path,
+    claims: tuple[Path, str],
 ) -> Check:
     problems: list[str] = []
     if variant == "solution":
         if result.status != "graded" or result.total != result.max_total:
             problems.append(f"expected full marks, got {_summary(result)}")
+        claims_file, mode = claims
+        if claims_file.is_file():
+            problems.extend(
+                f"claims: {p}" for p in check_claims(result.recorded, claims_file, mode)
+            )
     elif variant == "blank":
         if result.status != "graded":
             problems.append(f"did not run to the end: {result.status}: {result.reason}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from autograde.cli import main
@@ -47,6 +49,18 @@ def test_mutants_lose_points_with_the_tests_that_catch_them(checks):
     assert checks["mutant:both_integer"].points_lost == 5
     caught = checks["mutant:add_equivalent"]
     assert not caught.passed and "no test catches it" in caught.detail
+
+
+def test_solution_numbers_are_checked_against_the_claims_table(tmp_path):
+    course = copy_course(tmp_path / "course")
+    shutil.rmtree(course.mutants_dir / FIXTURE_ID)
+    claims = course.claims_file(FIXTURE_ID)
+    claims.write_text(claims.read_text().replace("smoke = [5.4, 5.6]", "smoke = [6.0, 7.0]"))
+    found = validate(course, [FIXTURE_ID], workdir=course.build_dir / "validate", workers=1)
+    solution = next(c for c in found if c.variant == "solution")
+    assert solution.points == solution.max_points, "the tests still pass"
+    assert not solution.passed
+    assert "claims: fixture_total = 5.5 is outside its smoke range [6.0, 7.0]" in solution.detail
 
 
 def test_mutant_files_are_checked(fixture_course, tmp_path):
