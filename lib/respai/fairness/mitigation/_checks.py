@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from respai._validation import check_positive
 from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.fairness.metrics._checks import (
     check_binary,
@@ -29,6 +30,16 @@ def check_constraint(constraint: object) -> str:
     if not isinstance(constraint, str) or constraint not in CONSTRAINTS:
         raise ParameterValueError(f"`constraint` must be one of {CONSTRAINTS}; got {constraint!r}.")
     return constraint
+
+
+def check_constraint_slack(epsilon: object) -> float:
+    """Return ``epsilon`` as a float if it is a slack in (0, 1] (a difference of rates)."""
+    value = check_positive("epsilon", epsilon)
+    if value > 1:
+        raise ParameterValueError(
+            f"`epsilon` must be in (0, 1] (a difference of rates); got {epsilon!r}."
+        )
+    return value
 
 
 def check_binary_labels(y: object, name: str = "y") -> np.ndarray:

@@ -40,6 +40,7 @@ from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.fairness.mitigation._checks import (
     check_binary_labels,
     check_constraint,
+    check_constraint_slack,
     check_features,
     check_groups,
     check_groups_estimable,
@@ -220,11 +221,7 @@ class ExponentiatedGradient(MetaEstimatorMixin, BaseEstimator):
                 f"and predict(X); got {self.estimator!r}."
             )
         check_constraint(self.constraint)
-        epsilon = check_positive("epsilon", self.epsilon)
-        if epsilon > 1:
-            raise ParameterValueError(
-                f"`epsilon` must be in (0, 1] (a difference of rates); got {self.epsilon!r}."
-            )
+        epsilon = check_constraint_slack(self.epsilon)
         bound = 1.0 / epsilon if self.bound is None else check_positive("bound", self.bound)
         check_positive_int("max_iter", self.max_iter)
         if self.nu is not None:

@@ -42,6 +42,7 @@ from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.fairness.mitigation._checks import (
     check_binary_labels,
     check_constraint,
+    check_constraint_slack,
     check_features,
     check_groups,
     check_groups_estimable,
@@ -220,11 +221,7 @@ class FairLagrangianClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         check_constraint(self.constraint)
-        epsilon = check_positive("epsilon", self.epsilon)
-        if epsilon > 1:
-            raise ParameterValueError(
-                f"`epsilon` must be in (0, 1] (a difference of rates); got {self.epsilon!r}."
-            )
+        check_constraint_slack(self.epsilon)
         check_positive_int("max_iter", self.max_iter)
         check_positive("learning_rate", self.learning_rate)
         check_positive("dual_learning_rate", self.dual_learning_rate)
