@@ -112,7 +112,12 @@ def validate(
             executed.write_text(result.executed, encoding="utf-8")
         description = descriptions.get((assignment_id, variant.removeprefix("mutant:")), "")
         claims = course.claims_file(assignment_id)
-        checks.append(_judge(assignment_id, variant, result, description, executed, (claims, mode)))
+        claim_problems = (
+            check_claims(result.recorded, claims, mode)
+            if variant == "solution" and claims.is_file()
+            else []
+        )
+        checks.append(_judge(assignment_id, variant, result, description, executed, claim_problems))
     return checks
 
 
@@ -122,17 +127,13 @@ def _judge(
     result: GradeResult,
     description: str,
     executed: Path,
-    claims: tuple[Path, str],
+    claim_problems: list[str],
 ) -> Check:
     problems: list[str] = []
     if variant == "solution":
         if result.status != "graded" or result.total != result.max_total:
             problems.append(f"expected full marks, got {_summary(result)}")
-        claims_file, mode = claims
-        if claims_file.is_file():
-            problems.extend(
-                f"claims: {p}" for p in check_claims(result.recorded, claims_file, mode)
-            )
+        problems.extend(f"claims: {p}" for p in claim_problems)
     elif variant == "blank":
         if result.status != "graded":
             problems.append(f"did not run to the end: {result.status}: {result.reason}")
