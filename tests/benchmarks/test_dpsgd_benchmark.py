@@ -52,3 +52,12 @@ def test_transformer_workload_gives_opacus_batched_ids():
     call(model, True)
     assert seen["position_ids"].shape == seen["input_ids"].shape == (32, 64)
     assert seen["token_type_ids"].shape == (32, 64) and len(y) == 32
+
+
+def test_rounds_pool_into_one_median_and_the_largest_peak():
+    bench = load()
+    rounds = [
+        {"step_times_s": [1.0, 5.0], "peak_mb": 10.0, "device": "cpu"},
+        {"step_times_s": [2.0, 3.0, 4.0], "peak_mb": 12.0, "device": "cpu"},
+    ]
+    assert bench.pool_rounds(rounds) == {"step_s": 3.0, "peak_mb": 12.0, "device": "cpu"}

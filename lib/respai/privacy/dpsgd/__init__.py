@@ -4,7 +4,7 @@ Layout like Opacus: :mod:`.grad_sample` (per-sample gradients),
 :mod:`.clipping` (clip and noise), :mod:`.optimizer` (:class:`DPOptimizer`),
 :mod:`.data_loader` (Poisson sampling), :mod:`.validators` (refuse BatchNorm),
 :mod:`.ghost_clipping` (per-sample norms without per-sample gradients, for
-transformers) and :func:`make_private`, which ties them together.
+transformers and CNNs) and :func:`make_private`, which ties them together.
 
 Examples
 --------
@@ -33,6 +33,8 @@ from respai.privacy.dpsgd.data_loader import PoissonBatchSampler, poisson_loader
 from respai.privacy.dpsgd.ghost_clipping import (
     GhostClippingModule,
     GhostDPOptimizer,
+    conv_norm_sq,
+    conv_patches,
     embedding_norm_sq,
     ghost_norm_sq,
     linear_norm_sq,
@@ -52,6 +54,8 @@ __all__ = [
     "ghost_norm_sq",
     "linear_norm_sq",
     "embedding_norm_sq",
+    "conv_norm_sq",
+    "conv_patches",
     "per_sample_norms",
     "clip_factors",
     "clip_and_sum",

@@ -20,8 +20,13 @@ Goodfellow's (2015) :math:`\lVert a_i\rVert^2 \lVert \dot y_i \rVert^2`. When
 :math:`T^2 > d_\text{in} d_\text{out}` (e.g. a rank-8 LoRA factor) forming
 :math:`G_i` directly is cheaper, and :func:`linear_norm_sq` does that.
 Embeddings use the same identity with :math:`a_t\cdot a_{t'}` replaced by
-:math:`\mathbb 1[\text{id}_t = \text{id}_{t'}]`; LayerNorm's per-example
-gradients are vectors of size :math:`d`, computed directly.
+:math:`\mathbb 1[\text{id}_t = \text{id}_{t'}]`. A convolution is a linear
+layer applied to the :math:`T` patches of its input (``F.unfold``): with
+:math:`a_{i,t}` the flattened patch at output position :math:`t`, the same
+two forms apply, the smaller one per layer ("mixed ghost clipping", Bu et al.
+2022), and grouped convolutions sum the forms of their groups. LayerNorm's and
+GroupNorm's per-example gradients are vectors of size :math:`d` (channels for
+GroupNorm), computed directly.
 
 The clipped sum then comes from the same stored activations and output
 gradients, :math:`\sum_i c_i G_i = \sum_{i,t} (c_i \dot y_{i,t}) a_{i,t}^\top`,
@@ -37,10 +42,14 @@ References
 .. [2] Z. Bu, Y.-X. Wang, S. Zha, G. Karypis, "Differentially Private
    Optimization on Large Model at Small Cost", ICML 2023, Algorithm 1 ("book-keeping").
 .. [3] I. Goodfellow, "Efficient Per-Example Gradient Computations", arXiv:1510.01799, 2015.
+.. [4] Z. Bu, J. Mao, S. Xu, "Scalable and Efficient Training of Large Convolutional
+   Neural Networks with Differential Privacy", NeurIPS 2022, Section 3 ("mixed ghost
+   clipping": per layer, the ghost norm or the per-sample gradient, whichever is smaller).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -57,20 +66,26 @@ __all__ = [
     "ghost_norm_sq",
     "linear_norm_sq",
     "embedding_norm_sq",
+    "conv_norm_sq",
+    "conv_patches",
     "GhostClippingModule",
     "GhostDPOptimizer",
 ]
 
 #: How ``make_private`` gets per-sample gradient norms.
 GRAD_SAMPLE_MODES = ("vmap", "ghost")
-_SUPPORTED = (nn.Linear, nn.Embedding, nn.LayerNorm)
+_CONVS = (nn.Conv1d, nn.Conv2d)
+_NORMS = (nn.LayerNorm, nn.GroupNorm)
+_SUPPORTED = (nn.Linear, nn.Embedding, *_NORMS, *_CONVS)
+_SUPPORTED_NAMES = "nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding, nn.LayerNorm and nn.GroupNorm"
 
 
 def check_grad_sample_mode(mode: object) -> str:
     if mode not in GRAD_SAMPLE_MODES:
         raise ParameterValueError(
             f"`grad_sample_mode` must be 'vmap' or 'ghost'; got {mode!r}. 'ghost' (ghost "
-            "clipping) suits transformers; 'vmap' supports any layer."
+            f"clipping, for models built from {_SUPPORTED_NAMES}) is faster and needs less "
+            "memory; 'vmap' supports any layer."
         )
     return str(mode)
 
@@ -155,6 +170,90 @@ def embedding_norm_sq(
     return (same * torch.bmm(g, g.transpose(1, 2))).sum(dim=(1, 2))
 
 
+def conv_patches(
+    inputs: torch.Tensor,
+    *,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> torch.Tensor:
+    r"""The input patch under each output position of a convolution, ``(B, T, C k_1 \cdots k_n)``.
+
+    Row :math:`t` of example :math:`i` is the flattened patch :math:`a_{i,t}`
+    (channel-major, as ``F.unfold`` orders it) with which the kernel is
+    multiplied at output position :math:`t`, for any number :math:`n` of
+    spatial dimensions. It is built as one strided view of the zero-padded
+    input and one copy (``F.unfold`` loops over the examples on the CPU).
+    """
+    if any(padding):
+        inputs = F.pad(inputs, [p for p in reversed(padding) for _ in (0, 1)])
+    x = inputs.contiguous()
+    b, c, *size = x.shape
+    dims = list(zip(size, kernel_size, stride, dilation, strict=True))
+    out = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in dims]
+    step = x.stride()[2:]  # element strides of the spatial dimensions
+    view = x.as_strided(
+        (b, *out, c, *kernel_size),
+        (x.stride(0), *(st * s for st, (_, _, s, _) in zip(step, dims, strict=True)), x.stride(1),
+         *(st * d for st, (_, _, _, d) in zip(step, dims, strict=True))),
+    )  # fmt: skip
+    return view.reshape(b, math.prod(out), c * math.prod(kernel_size))  # b may be 0
+
+
+def conv_norm_sq(
+    inputs: torch.Tensor,
+    grad_outputs: torch.Tensor,
+    *,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int = 1,
+) -> torch.Tensor:
+    r"""Squared norm of each example's convolution-weight gradient (1-d or 2-d).
+
+    A convolution is a linear layer on the input's patches: with
+    :math:`a_{i,t}` the flattened patch under output position :math:`t`
+    (:func:`conv_patches`), :math:`G_i = \sum_t \dot y_{i,t} a_{i,t}^\top`,
+    and :func:`linear_norm_sq` takes the ghost or the direct form, whichever is
+    smaller (Bu et al. 2022, Section 3). Group :math:`g` of a grouped
+    convolution sees only its own channels; the squared norms of the groups add.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor
+        The layer's inputs, ``(B, C, L)`` or ``(B, C, H, W)``.
+    grad_outputs : torch.Tensor
+        Gradients of example :math:`i`'s loss with respect to the outputs,
+        ``(B, O, L')`` or ``(B, O, H', W')``.
+    kernel_size, stride, padding, dilation : tuple of int
+        As in the layer (one entry per spatial dimension; zero padding).
+    groups : int, default 1
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(B,)``.
+
+    Examples
+    --------
+    >>> x = torch.tensor([[[1.0, 2.0, 3.0]]])  # one example, one channel, length 3
+    >>> dy = torch.tensor([[[1.0, -1.0]]])  # kernel 2: G = 1*[1, 2] - 1*[2, 3] = [-1, -1]
+    >>> conv_norm_sq(x, dy, kernel_size=(2,), stride=(1,), padding=(0,), dilation=(1,))
+    tensor([2.])
+    """
+    a = conv_patches(inputs, kernel_size=kernel_size, stride=stride, padding=padding,
+                     dilation=dilation)  # fmt: skip
+    (b, t, d_in), d_out = a.shape, grad_outputs.shape[1]  # sizes spelled out: b may be 0
+    dy = grad_outputs.reshape(b, d_out, t).transpose(1, 2)
+    if groups > 1:  # group g owns the g-th block of input channels and of output channels
+        a = a.view(b, t, groups, d_in // groups).transpose(1, 2)
+        dy = dy.reshape(b, t, groups, d_out // groups).transpose(1, 2)
+        a, dy = a.reshape(b * groups, t, d_in // groups), dy.reshape(b * groups, t, d_out // groups)
+    return linear_norm_sq(a, dy).view(b, groups).sum(dim=1)
+
+
 @dataclass
 class _Record:
     """What one call of a layer leaves for the step.
@@ -169,6 +268,7 @@ class _Record:
     params: dict[str, nn.Parameter]  # trainable "weight"/"bias" of the module
     inputs: torch.Tensor | None
     scale: float
+    conv_padding: tuple[int, ...] = ()  # what the convolution itself pads (after any F.pad)
     grad: torch.Tensor | None = None
     norm_sq: torch.Tensor | None = None
     per_example: dict = field(default_factory=dict)
@@ -191,8 +291,35 @@ class _LinearFn(torch.autograd.Function):
         return grad_x, None, None, None
 
 
+def _conv_args(record: _Record) -> tuple:
+    """``stride, padding, dilation, transposed, output_padding, groups`` of ``aten.convolution``."""
+    m = record.module
+    return m.stride, record.conv_padding, m.dilation, False, (0,) * len(m.stride), m.groups
+
+
+class _ConvFn(torch.autograd.Function):
+    """A convolution whose backward returns only the input's gradient and records ``dy``."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, record):
+        ctx.save_for_backward(x, weight)
+        ctx.record = record
+        return torch.convolution(x, weight, bias, *_conv_args(record))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        _finish(ctx.record, grad)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.ops.aten.convolution_backward(
+                grad, x, weight, None, *_conv_args(ctx.record), (True, False, False)
+            )[0]
+        return grad_x, None, None, None
+
+
 class _AffineFn(torch.autograd.Function):
-    """LayerNorm's elementwise affine ``x_hat * w + b``, recording ``dy``."""
+    """LayerNorm's or GroupNorm's elementwise affine ``x_hat * w + b``, recording ``dy``."""
 
     @staticmethod
     def forward(ctx, x_hat, weight, bias, record):
@@ -236,8 +363,21 @@ def _finish(record: _Record, grad: torch.Tensor) -> None:
             record.per_example["bias"] = _as_sequence(g).sum(dim=1)
     elif kind is nn.Embedding:
         norm_sq = embedding_norm_sq(record.inputs, g, record.module.padding_idx)
-    else:  # LayerNorm: per-example gradients are small, keep them
-        dims = tuple(range(1, g.ndim - len(record.module.normalized_shape)))
+    elif kind in _CONVS:
+        m = record.module
+        if "weight" in params:
+            stride, padding, dilation, _, _, groups = _conv_args(record)
+            norm_sq = norm_sq + conv_norm_sq(
+                record.inputs, g, kernel_size=m.kernel_size, stride=stride,
+                padding=padding, dilation=dilation, groups=groups,
+            )  # fmt: skip
+        if "bias" in params:
+            record.per_example["bias"] = g.flatten(2).sum(dim=2)
+    else:  # LayerNorm, GroupNorm: per-example gradients are small, keep them
+        if kind is nn.GroupNorm:  # one weight per channel (dim 1): sum over the positions
+            dims = tuple(range(2, g.ndim))
+        else:  # one weight per element of normalized_shape: sum over the leading positions
+            dims = tuple(range(1, g.ndim - len(record.module.normalized_shape)))
         # sum(dim=()) would sum everything: without positions there is nothing to sum
         per_position = (lambda t: t.sum(dim=dims)) if dims else (lambda t: t)
         if "weight" in params:
@@ -247,7 +387,7 @@ def _finish(record: _Record, grad: torch.Tensor) -> None:
     for t in record.per_example.values():
         norm_sq = norm_sq + t.flatten(1).pow(2).sum(dim=1)
     record.norm_sq = norm_sq
-    if "weight" in params and kind is not nn.LayerNorm:
+    if "weight" in params and kind not in _NORMS:
         record.grad = g  # for the book-keeping sum
     else:
         record.inputs = None  # free it now
@@ -263,6 +403,12 @@ def _clipped_sum(record: _Record, factors: torch.Tensor) -> dict[str, torch.Tens
         g = _as_sequence(record.grad) * factors[:, None, None]
         a = _as_sequence(record.inputs)
         out["weight"] = g.reshape(-1, g.shape[-1]).T @ a.reshape(-1, a.shape[-1])
+    elif type(record.module) in _CONVS and "weight" in params:
+        g = record.grad * factors.view(-1, *[1] * (record.grad.ndim - 1))
+        # the weight gradient of a convolution with the clipped output gradients: one call
+        out["weight"] = torch.ops.aten.convolution_backward(
+            g, record.inputs, params["weight"], None, *_conv_args(record), (False, True, False)
+        )[1]
     elif type(record.module) is nn.Embedding:
         g = record.grad * factors.view(-1, *[1] * (record.grad.ndim - 1))
         w = params["weight"]
@@ -278,10 +424,11 @@ class GhostClippingModule(nn.Module):
     r"""Wrap ``module`` so that ``backward()`` leaves per-sample gradient *norms*, not gradients.
 
     While the wrapper runs forward in training mode with gradients enabled,
-    every ``nn.Linear``, ``nn.Embedding`` and ``nn.LayerNorm`` with trainable
-    parameters computes its output through a function whose backward pass
-    returns the gradient of its input only and records the output gradient;
-    the trainable parameters get **no** ``.grad``. :class:`GhostDPOptimizer`
+    every ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d``, ``nn.Embedding``,
+    ``nn.LayerNorm`` and ``nn.GroupNorm`` with trainable parameters computes
+    its output through a function whose backward pass returns the gradient of
+    its input only and records the output gradient; the trainable parameters
+    get **no** ``.grad``. :class:`GhostDPOptimizer`
     then clips and sums from the records. Trainable parameters anywhere else
     are refused (freeze them, or use :class:`~respai.privacy.dpsgd.GradSampleModule`).
 
@@ -336,14 +483,14 @@ class GhostClippingModule(nn.Module):
             for module in patched:
                 del module.forward
 
-    def _record(self, module: nn.Module, params: dict, inputs: torch.Tensor) -> _Record:
+    def _record(self, module: nn.Module, params: dict, inputs: torch.Tensor, **extra) -> _Record:
         if inputs.shape[0] != self._batch:
             raise ParameterValueError(
                 f"every trainable layer's input must have the batch dimension first; got "
                 f"shape {tuple(inputs.shape)} in a {type(module).__name__} for a batch of "
                 f"{self._batch}. Pass inputs with a batch dimension, or freeze that layer."
             )
-        record = _Record(module, params, inputs.detach(), self._scale)
+        record = _Record(module, params, inputs.detach(), self._scale, **extra)
         self._records.append(record)
         return record
 
@@ -402,8 +549,8 @@ def _trainable_layers(module: nn.Module) -> list[tuple[nn.Module, dict[str, nn.P
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise ParameterValueError(
-            "ghost clipping supports trainable parameters only in nn.Linear, nn.Embedding and "
-            f"nn.LayerNorm, each used once; got {len(problems)} problem(s):\n{lines}\n"
+            f"ghost clipping supports trainable parameters only in {_SUPPORTED_NAMES}, each "
+            f"used once; got {len(problems)} problem(s):\n{lines}\n"
             "Freeze those parameters, or use grad_sample_mode='vmap'."
         )
     return layers
@@ -423,6 +570,28 @@ def _patched_forward(owner: GhostClippingModule, module: nn.Module, params: dict
                 ids = ids.expand(owner._batch, *ids.shape[1:])
             record = owner._record(module, params, ids)
             return _EmbeddingFn.apply(ids, module.weight, module.padding_idx, record)
+
+    elif isinstance(module, _CONVS):
+
+        def forward(x):
+            padding = module.padding
+            if module.padding_mode != "zeros" or isinstance(padding, str):
+                # 'same', 'valid', reflect/replicate/circular: pad first, as nn.Conv*d does
+                mode = "constant" if module.padding_mode == "zeros" else module.padding_mode
+                x = F.pad(x, module._reversed_padding_repeated_twice, mode=mode)
+                padding = (0,) * len(module.kernel_size)
+            record = owner._record(module, params, x, conv_padding=tuple(padding))
+            return _ConvFn.apply(x, module.weight, module.bias, record)
+
+    elif isinstance(module, nn.GroupNorm):
+
+        def forward(x):
+            x_hat = F.group_norm(x, module.num_groups, None, None, module.eps)
+            record = owner._record(module, params, x_hat)
+            per_channel = (-1,) + (1,) * (x.ndim - 2)  # broadcast over the positions
+            weight = None if module.weight is None else module.weight.view(per_channel)
+            bias = None if module.bias is None else module.bias.view(per_channel)
+            return _AffineFn.apply(x_hat, weight, bias, record)
 
     else:
 

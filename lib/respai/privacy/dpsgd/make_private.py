@@ -80,8 +80,9 @@ def make_private(
     grad_sample_mode : {"vmap", "ghost"}, default "vmap"
         ``"vmap"``: per-sample gradients of any layer (:class:`GradSampleModule`);
         ``"ghost"``: ghost clipping (:class:`~respai.privacy.dpsgd.GhostClippingModule`,
-        Li et al. 2022), per-sample norms only, for Linear/Embedding/LayerNorm
-        models such as transformers: far less memory.
+        Li et al. 2022; Bu et al. 2022 for convolutions), per-sample norms only,
+        for models whose trainable layers are Linear, Conv1d/Conv2d, Embedding,
+        LayerNorm or GroupNorm (transformers, CNNs): faster, far less memory.
 
     Returns
     -------
