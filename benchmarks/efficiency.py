@@ -15,7 +15,8 @@ Two workloads, one run on this machine's CPU (torch's default thread count, or `
     1,000. Variants: ``dense``; ``quantized``, PyTorch dynamic int8 of every
     ``nn.Linear`` with per-channel weight scales (torch 2.13:
     ``torch.ao.quantization.quantize_dynamic``, deprecated in favour of
-    torchao, which is not installed); ``pruned``, half of the attention heads
+    torchao, which is not installed), weights packed for the quantized engine
+    ``--engine`` (default: torch's, ``x86`` on x86 CPUs); ``pruned``, half of the attention heads
     and FFN neurons of every layer removed (Taylor importance on 4 training
     batches), then fine-tuned 1 epoch. Latency: one batch of 32 snippets x 64 tokens.
 
@@ -24,7 +25,7 @@ Each variant reports ``accuracy`` (fraction of the test split), ``latency_ms``
 from other processes hits them alike), ``size_mb`` (``torch.save`` of the
 state dict, MiB) and ``speedup`` (dense latency / variant latency).
 
-    .venv/bin/python benchmarks/efficiency.py [--json] [--only cnn|minilm]
+    .venv/bin/python benchmarks/efficiency.py [--json] [--only cnn|minilm] [--engine onednn]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import argparse
 import contextlib
 import copy
 import json
+import platform
 import statistics
 import sys
 import time
@@ -58,6 +60,18 @@ SEED = 0
 CNN_BATCH, TEXT_BATCH, TEXT_TOKENS = 256, 32, 64
 TRAIN_TOKENS = 48  # fine-tuning pads/truncates to 48 tokens (median snippet: 26)
 ROUNDS = 5  # interleaved timing rounds
+
+
+def cpu_model() -> str:
+    """The CPU's name (Linux), or the platform's processor string: kernel speed depends on it."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def log(message: str) -> None:
@@ -175,7 +189,7 @@ def text_accuracy(model, tokenizer, texts, labels) -> float:
     return correct / len(texts)
 
 
-def minilm_benchmark(n_train: int, n_test: int) -> dict:
+def minilm_benchmark(n_train: int, n_test: int, engine: str | None = None) -> dict:
     from respai.pretrained import load_classifier, load_tokenizer
 
     torch.manual_seed(SEED)
@@ -190,8 +204,9 @@ def minilm_benchmark(n_train: int, n_test: int) -> dict:
     log(f"minilm: fine-tuning on {n_train} snippets, 2 epochs")
     fine_tune(dense, tokenizer, train_texts, train_y, epochs=2)
 
-    log("minilm: dynamic int8 (per-channel weights)")
-    quantized = quantize_dynamic_int8(dense, per_channel=True)
+    engine = engine or torch.backends.quantized.engine
+    log(f"minilm: dynamic int8 (per-channel weights, {engine} engine)")
+    quantized = quantize_dynamic_int8(dense, per_channel=True, engine=engine)
 
     log("minilm: pruning half of the heads and FFN neurons, fine-tuning 1 epoch")
     pruned = copy.deepcopy(dense)
@@ -228,6 +243,11 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, help="torch threads (default: torch's, i.e. one per core)"
     )
+    parser.add_argument(
+        "--engine",
+        choices=[e for e in torch.backends.quantized.supported_engines if e != "none"],
+        help="quantized engine for the int8 MiniLM (default: torch's current one)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -238,8 +258,11 @@ def main() -> None:
         if args.only in (None, "cnn"):
             results["cnn"] = cnn_benchmark(args.epochs)
         if args.only in (None, "minilm"):
-            results["minilm"] = minilm_benchmark(args.n_train, args.n_test)
-    log(f"done in {time.perf_counter() - start:.0f} s, {torch.get_num_threads()} threads")
+            results["minilm"] = minilm_benchmark(args.n_train, args.n_test, args.engine)
+    log(
+        f"done in {time.perf_counter() - start:.0f} s, {torch.get_num_threads()} threads, "
+        f"CPU: {cpu_model()}"
+    )
     if args.json:
         keys = ("accuracy", "latency_ms", "size_mb", "speedup")
         print(json.dumps({w: {v: {k: r[k] for k in keys} for v, r in res.items()}

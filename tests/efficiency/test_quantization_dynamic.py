@@ -69,3 +69,25 @@ def test_simulation_replaces_every_linear_in_a_copy():
     assert isinstance(simulated[0], FakeQuantLinear) and isinstance(simulated[3], FakeQuantLinear)
     assert isinstance(model[0], nn.Linear)
     assert isinstance(simulate_dynamic_int8(nn.Linear(2, 2)), FakeQuantLinear)
+
+
+ENGINES = [e for e in torch.backends.quantized.supported_engines if e != "none"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_engine_packs_weights_that_compute_the_int8_product(engine):
+    model, x = net(), torch.randn(6, 8)
+    before = torch.backends.quantized.engine
+    quantized = quantize_dynamic_int8(model, per_channel=True, engine=engine)
+    assert torch.backends.quantized.engine == before  # global state restored
+    assert isinstance(quantized[0], torch.ao.nn.quantized.dynamic.Linear)
+    with torch.no_grad():
+        reference, output = model(x), quantized(x)
+    # Rounded (so not equal) but within int8's error: outputs here are of order 1.
+    gap = (output - reference).abs().max()
+    assert 0 < gap < 0.05 * reference.abs().max(), f"{engine}: int8 output {gap} away from float"
+
+
+def test_unknown_engine_is_refused_with_the_supported_list():
+    with pytest.raises(ParameterValueError, match=r"`engine`.*'cuda'"):
+        quantize_dynamic_int8(net(), engine="cuda")

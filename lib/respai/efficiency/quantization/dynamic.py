@@ -19,6 +19,14 @@ not a dependency of the course, so :func:`quantize_dynamic_int8` calls the
 ``torch.ao`` API and silences exactly those deprecation warnings (nothing
 else). It runs on CPU only: move the model to the CPU first.
 
+Which kernels: each weight is packed once, at quantization, for one of
+PyTorch's quantized engines (``torch.backends.quantized.supported_engines``:
+``x86``, the default on x86 CPUs, FBGEMM's kernels for linear layers;
+``fbgemm``; ``onednn``; ``qnnpack`` for ARM), and a call runs the kernels of
+the engine it was packed for, whatever the global engine is then. Which is
+fastest depends on the CPU (``benchmarks/efficiency.py --engine`` measures
+it; ``benchmarks/README.md`` has figures). Choose with ``engine=``.
+
 :func:`simulate_dynamic_int8` computes the same rounding in floating point
 ("fake quantization", with :mod:`respai.efficiency.quantization.int8`): its
 accuracy shows what int8 costs, and that all the speed comes from the
@@ -61,7 +69,11 @@ def _check_model(model: object) -> nn.Module:
 
 
 def quantize_dynamic_int8(
-    model: nn.Module, *, per_channel: bool = False, inplace: bool = False
+    model: nn.Module,
+    *,
+    per_channel: bool = False,
+    inplace: bool = False,
+    engine: str | None = None,
 ) -> nn.Module:
     """Replace every ``nn.Linear`` of ``model`` by PyTorch's dynamic int8 linear layer.
 
@@ -74,6 +86,12 @@ def quantize_dynamic_int8(
         layer (PyTorch's default).
     inplace : bool, default False
         Modify ``model`` instead of a deep copy.
+    engine : str, optional
+        The quantized engine to pack the weights for, one of
+        ``torch.backends.quantized.supported_engines`` (e.g. ``"x86"``,
+        ``"onednn"``, ``"fbgemm"``, ``"qnnpack"``); default: the current
+        ``torch.backends.quantized.engine``. The global engine is restored
+        afterwards; the layers keep using the kernels they were packed for.
 
     Returns
     -------
@@ -84,7 +102,7 @@ def quantize_dynamic_int8(
     Raises
     ------
     ParameterValueError
-        If the model has parameters off the CPU.
+        If the model has parameters off the CPU, or ``engine`` is not supported here.
     """
     model = _check_model(model)
     if not isinstance(per_channel, bool) or not isinstance(inplace, bool):
@@ -95,13 +113,27 @@ def quantize_dynamic_int8(
             f"`model` must be on the CPU for dynamic int8 quantization; got parameters on "
             f"{sorted(devices)}. Call model.cpu() first: the int8 kernels are CPU kernels."
         )
+    supported = [e for e in torch.backends.quantized.supported_engines if e != "none"]
+    if engine is not None and engine not in supported:
+        raise ParameterValueError(
+            f"`engine` must be one of this build's quantized engines {supported} (or None for "
+            f"the current one, {torch.backends.quantized.engine!r}); got {engine!r}."
+        )
+    previous = torch.backends.quantized.engine
     with warnings.catch_warnings():
         for category, message in _DEPRECATIONS:
             warnings.filterwarnings("ignore", message=message, category=category)
         from torch.ao import quantization as ao
 
         qconfig = ao.per_channel_dynamic_qconfig if per_channel else ao.default_dynamic_qconfig
-        return ao.quantize_dynamic(model, {nn.Linear: qconfig}, dtype=torch.qint8, inplace=inplace)
+        try:
+            # The weights are packed (for this engine's kernels) inside quantize_dynamic.
+            torch.backends.quantized.engine = engine or previous
+            return ao.quantize_dynamic(
+                model, {nn.Linear: qconfig}, dtype=torch.qint8, inplace=inplace
+            )
+        finally:
+            torch.backends.quantized.engine = previous
 
 
 class FakeQuantLinear(nn.Module):
