@@ -80,6 +80,10 @@ def test_conv_patches_equal_unfold_and_the_norm_formula_by_hand():
     kwargs = {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 2), "dilation": (1, 2)}
     unfolded = nn.functional.unfold(x, **kwargs)  # (B, C*k, T)
     torch.testing.assert_close(conv_patches(x, **kwargs), unfolded.transpose(1, 2))
+    # channel-minor: the same numbers, unfold's (C, k_h, k_w) order moved to (k_h, k_w, C)
+    by_channel = unfolded.transpose(1, 2).unflatten(2, (2, 3, 2)).permute(0, 1, 3, 4, 2)
+    channel_minor = conv_patches(x, **kwargs, channels_last=True)
+    torch.testing.assert_close(channel_minor, by_channel.flatten(2))
     # the direct form by hand: G_i = sum_t dy_t a_t^T
     dy = torch.randn(3, 4, unfolded.shape[-1], dtype=torch.float64)
     explicit = torch.einsum("bot,bit->boi", dy, unfolded).pow(2).sum(dim=(1, 2))

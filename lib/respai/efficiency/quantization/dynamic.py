@@ -9,7 +9,7 @@ multiplies in int8 with int32 accumulation and rescales to float:
 
 No calibration data is needed, and on CPUs with int8 instructions (x86
 VNNI/AVX2 via FBGEMM or oneDNN, ARM via QNNPACK) the matrix products of a
-transformer run faster (1.9x and 2.8x than float32 on two AVX-512-VNNI build
+transformer run faster (1.9x and 2.8x faster than float32 on two 2-core build
 machines, ``benchmarks/README.md``) and the weights take 4x less memory.
 
 Which API, in torch 2.13: ``torch.ao.quantization.quantize_dynamic`` still

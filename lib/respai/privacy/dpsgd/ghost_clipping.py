@@ -177,27 +177,38 @@ def conv_patches(
     stride: tuple[int, ...],
     padding: tuple[int, ...],
     dilation: tuple[int, ...],
+    channels_last: bool = False,
 ) -> torch.Tensor:
     r"""The input patch under each output position of a convolution, ``(B, T, C k_1 \cdots k_n)``.
 
     Row :math:`t` of example :math:`i` is the flattened patch :math:`a_{i,t}`
-    (channel-major, as ``F.unfold`` orders it) with which the kernel is
-    multiplied at output position :math:`t`, for any number :math:`n` of
-    spatial dimensions. It is built as one strided view of the zero-padded
-    input and one copy (``F.unfold`` loops over the examples on the CPU).
+    with which the kernel is multiplied at output position :math:`t`, for any
+    number :math:`n` of spatial dimensions: channel-major, as ``F.unfold``
+    orders it, or with ``channels_last=True`` channel-minor (offset
+    :math:`(k_1, \dots, k_n)` major). It is built as one strided view of the
+    zero-padded input and one copy (``F.unfold`` loops over the examples on
+    the CPU). Channel-minor patches copy runs of :math:`k_n C` contiguous
+    numbers instead of :math:`k_n`, several times faster for :math:`C > 1`;
+    norms and Gram matrices do not depend on the order.
     """
     if any(padding):
         inputs = F.pad(inputs, [p for p in reversed(padding) for _ in (0, 1)])
-    x = inputs.contiguous()
-    b, c, *size = x.shape
-    dims = list(zip(size, kernel_size, stride, dilation, strict=True))
-    out = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in dims]
-    step = x.stride()[2:]  # element strides of the spatial dimensions
-    view = x.as_strided(
-        (b, *out, c, *kernel_size),
-        (x.stride(0), *(st * s for st, (_, _, s, _) in zip(step, dims, strict=True)), x.stride(1),
-         *(st * d for st, (_, _, _, d) in zip(step, dims, strict=True))),
-    )  # fmt: skip
+    b, c, *size = inputs.shape
+    # (B, *spatial, C) when channels_last, so that a patch row (k_n offsets x C) is contiguous.
+    x = inputs.movedim(1, -1).contiguous() if channels_last else inputs.contiguous()
+    spatial = x.stride()[1:-1] if channels_last else x.stride()[2:]
+    channel = x.stride(-1) if channels_last else x.stride(1)
+    out = [
+        (n - d * (k - 1) - 1) // s + 1
+        for n, k, s, d in zip(size, kernel_size, stride, dilation, strict=True)
+    ]
+    positions = [st * s for st, s in zip(spatial, stride, strict=True)]
+    offsets = [st * d for st, d in zip(spatial, dilation, strict=True)]
+    if channels_last:
+        shape, strides = (b, *out, *kernel_size, c), (x.stride(0), *positions, *offsets, channel)
+    else:
+        shape, strides = (b, *out, c, *kernel_size), (x.stride(0), *positions, channel, *offsets)
+    view = x.as_strided(shape, strides)
     return view.reshape(b, math.prod(out), c * math.prod(kernel_size))  # b may be 0
 
 
@@ -244,11 +255,12 @@ def conv_norm_sq(
     tensor([2.])
     """
     a = conv_patches(inputs, kernel_size=kernel_size, stride=stride, padding=padding,
-                     dilation=dilation)  # fmt: skip
+                     dilation=dilation, channels_last=True)  # fmt: skip
     (b, t, d_in), d_out = a.shape, grad_outputs.shape[1]  # sizes spelled out: b may be 0
     dy = grad_outputs.reshape(b, d_out, t).transpose(1, 2)
     if groups > 1:  # group g owns the g-th block of input channels and of output channels
-        a = a.view(b, t, groups, d_in // groups).transpose(1, 2)
+        c = inputs.shape[1]  # patches are channel-minor: (kernel offsets, groups, C / groups)
+        a = a.view(b, t, d_in // c, groups, c // groups).permute(0, 3, 1, 2, 4)
         dy = dy.reshape(b, t, groups, d_out // groups).transpose(1, 2)
         a, dy = a.reshape(b * groups, t, d_in // groups), dy.reshape(b * groups, t, d_out // groups)
     return linear_norm_sq(a, dy).view(b, groups).sum(dim=1)
