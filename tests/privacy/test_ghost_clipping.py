@@ -375,3 +375,41 @@ def test_ghost_norms_on_a_small_distilbert():
     ghost = GhostClippingModule(model)
     bert_loss(ghost, slice(None)).backward()
     torch.testing.assert_close(ghost.per_sample_norms(), ref, rtol=1e-4, atol=1e-6)
+
+
+class SharedInput(nn.Module):
+    """Three projections of one input, as a transformer's query, key and value."""
+
+    def __init__(self, in_place: bool = False):
+        super().__init__()
+        self.q, self.k, self.v = nn.Linear(6, 6), nn.Linear(6, 6), nn.Linear(6, 6)
+        self.other = nn.Linear(6, 6)  # a different input in between
+        self.in_place = in_place
+
+    def forward(self, x):
+        h = torch.tanh(self.other(x))
+        q, k = self.q(h), self.k(h)
+        if self.in_place:
+            h.mul_(2.0)  # overwrites what q and k saw
+        return (torch.tanh(q) * k + self.v(h)).sum(dim=(1, 2))
+
+
+def test_layers_sharing_an_input_share_its_gram_matrix_and_stay_exact():
+    torch.manual_seed(0)
+    model = SharedInput().double()
+    x = torch.randn(5, 4, 6, dtype=torch.float64)  # T = 4: 2 T^2 <= 36, the ghost form
+
+    def loss(m, rows):
+        return m(x[rows]).pow(2).sum()
+
+    ref = flat_norms(loop_grads(model, loss, len(x)))
+    ghost = GhostClippingModule(model, loss_reduction="sum")
+    loss(ghost, slice(None)).backward()
+    torch.testing.assert_close(ghost.per_sample_norms(), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_an_input_modified_in_place_after_use_is_an_error():
+    torch.manual_seed(0)
+    ghost = GhostClippingModule(SharedInput(in_place=True), loss_reduction="sum")
+    with pytest.raises(RuntimeError, match="modified in place"):
+        ghost(torch.randn(5, 4, 6)).sum().backward()

@@ -149,4 +149,7 @@ def noisy_average(
             f"`generator` must be None or a torch.Generator; got {generator!r}."
         )
     std = float(noise_multiplier) * max_grad_norm
-    return [(s + gaussian_noise(s, std, generator)) / expected_batch_size for s in summed_grads]
+    # In place on each fresh noise draw: no extra parameter-sized tensors (same numbers).
+    return [
+        gaussian_noise(s, std, generator).add_(s).div_(expected_batch_size) for s in summed_grads
+    ]

@@ -284,6 +284,13 @@ class _Record:
     grad: torch.Tensor | None = None
     norm_sq: torch.Tensor | None = None
     per_example: dict = field(default_factory=dict)
+    # The module's last activation Gram matrix, shared by the records of one wrapper (below).
+    last_gram: dict | None = None
+    inputs_version: int = 0  # ``inputs._version`` at the call: changed means overwritten
+
+    def __post_init__(self) -> None:
+        if self.inputs is not None:
+            self.inputs_version = self.inputs._version
 
 
 class _LinearFn(torch.autograd.Function):
@@ -363,14 +370,35 @@ class _EmbeddingFn(torch.autograd.Function):
         return None, None, None, None
 
 
+def _shared_input_norm_sq(record: _Record, g: torch.Tensor) -> torch.Tensor:
+    """:func:`linear_norm_sq`, reusing the activation Gram matrix of the previous linear layer
+    when it saw the very same input (a transformer's query, key and value projections):
+    their backward calls follow one another, so keeping one matrix is enough."""
+    a, g3 = _as_sequence(record.inputs), _as_sequence(g)
+    t, d_in, d_out = a.shape[1], a.shape[2], g3.shape[2]
+    if record.last_gram is None or 2 * t * t > d_in * d_out:
+        return linear_norm_sq(a, g3)
+    x = record.inputs  # same storage, offset, shape, strides and version: same numbers
+    key = (x.untyped_storage().data_ptr(), x.storage_offset(), x.shape, x.stride(), x._version)
+    if record.last_gram.get("key") != key:
+        record.last_gram.update(key=key, gram=torch.bmm(a, a.transpose(1, 2)))
+    return (record.last_gram["gram"] * torch.bmm(g3, g3.transpose(1, 2))).sum(dim=(1, 2))
+
+
 def _finish(record: _Record, grad: torch.Tensor) -> None:
     """Store the scaled output gradient and this layer's per-example squared norms."""
+    if record.inputs is not None and record.inputs._version != record.inputs_version:
+        raise RuntimeError(
+            f"the input of a {type(record.module).__name__} was modified in place after the "
+            "layer used it; ghost clipping needs it unchanged for the backward pass. Replace "
+            "the in-place operation (e.g. x.add_(y) -> x = x + y)."
+        )
     g = grad.detach() * record.scale
     kind, params = type(record.module), record.params
     norm_sq = g.new_zeros(g.shape[0])
     if kind is nn.Linear:
         if "weight" in params:
-            norm_sq = norm_sq + linear_norm_sq(record.inputs, g)
+            norm_sq = norm_sq + _shared_input_norm_sq(record, g)
         if "bias" in params:
             record.per_example["bias"] = _as_sequence(g).sum(dim=1)
     elif kind is nn.Embedding:
@@ -466,6 +494,7 @@ class GhostClippingModule(nn.Module):
         self.loss_reduction = check_loss_reduction(loss_reduction)
         self._layers = _trainable_layers(module)
         self._records: list[_Record] = []
+        self._last_gram: dict = {}
         self._batch, self._scale = 0, 1.0
 
     def trainable_parameters(self) -> list[tuple[str, nn.Parameter]]:
@@ -474,6 +503,7 @@ class GhostClippingModule(nn.Module):
     def clear(self) -> None:
         """Drop the records of the last forward/backward pass."""
         self._records = []
+        self._last_gram = {}
 
     def forward(self, *args, **kwargs):
         if not (self.training and torch.is_grad_enabled()):
@@ -502,7 +532,8 @@ class GhostClippingModule(nn.Module):
                 f"shape {tuple(inputs.shape)} in a {type(module).__name__} for a batch of "
                 f"{self._batch}. Pass inputs with a batch dimension, or freeze that layer."
             )
-        record = _Record(module, params, inputs.detach(), self._scale, **extra)
+        shared = {"last_gram": self._last_gram} if isinstance(module, nn.Linear) else {}
+        record = _Record(module, params, inputs.detach(), self._scale, **extra, **shared)
         self._records.append(record)
         return record
 
@@ -657,5 +688,6 @@ class GhostDPOptimizer(DPOptimizer):
                     f"a parameter of shape {tuple(p.shape)} that was not. Freeze it."
                 )
             s = sums[id(p)]
-            noisy = s + gaussian_noise(s, std, self._noise_generator(s.device))
-            p.grad = (noisy / scale).to(p.dtype)
+            # In place on the fresh noise draw: no extra parameter-sized tensors (same numbers).
+            noisy = gaussian_noise(s, std, self._noise_generator(s.device)).add_(s)
+            p.grad = noisy.div_(scale).to(p.dtype)
