@@ -386,14 +386,19 @@ def _shared_input_norm_sq(record: _Record, g: torch.Tensor) -> torch.Tensor:
 
 
 def _finish(record: _Record, grad: torch.Tensor) -> None:
-    """Store the scaled output gradient and this layer's per-example squared norms."""
+    """Store the output gradient and this layer's per-example squared norms.
+
+    ``grad`` is of the batch's loss; example :math:`i`'s own gradient is ``scale`` times
+    row :math:`i` (``scale`` = B for a mean). Rather than a pass over every output
+    gradient, the scale goes into the squared norms (``scale**2``) and the clip factors.
+    """
     if record.inputs is not None and record.inputs._version != record.inputs_version:
         raise RuntimeError(
             f"the input of a {type(record.module).__name__} was modified in place after the "
             "layer used it; ghost clipping needs it unchanged for the backward pass. Replace "
             "the in-place operation (e.g. x.add_(y) -> x = x + y)."
         )
-    g = grad.detach() * record.scale
+    g = grad.detach()
     kind, params = type(record.module), record.params
     norm_sq = g.new_zeros(g.shape[0])
     if kind is nn.Linear:
@@ -426,7 +431,7 @@ def _finish(record: _Record, grad: torch.Tensor) -> None:
             record.per_example["bias"] = per_position(g)
     for t in record.per_example.values():
         norm_sq = norm_sq + t.flatten(1).pow(2).sum(dim=1)
-    record.norm_sq = norm_sq
+    record.norm_sq = norm_sq if record.scale == 1 else norm_sq * record.scale**2
     if "weight" in params and kind not in _NORMS:
         record.grad = g  # for the book-keeping sum
     else:
@@ -435,6 +440,7 @@ def _finish(record: _Record, grad: torch.Tensor) -> None:
 
 def _clipped_sum(record: _Record, factors: torch.Tensor) -> dict[str, torch.Tensor]:
     """Book-keeping: :math:`\\sum_i c_i G_i` for each trainable parameter of one layer call."""
+    factors = factors * record.scale  # the per-example gradients are `scale` x the rows stored
     out = {name: torch.einsum("b,b...->...", factors, t) for name, t in record.per_example.items()}
     if record.grad is None:
         return out
