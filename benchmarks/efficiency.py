@@ -53,7 +53,7 @@ from respai.efficiency.pruning import (
     remove_masks,
     sparsity,
 )
-from respai.efficiency.quantization import quantize_dynamic_int8
+from respai.efficiency.quantization import quantize_dynamic_int8, quantized_engines
 from respai.train import evaluate, fit, make_loader
 
 SEED = 0
@@ -245,7 +245,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=[e for e in torch.backends.quantized.supported_engines if e != "none"],
+        choices=quantized_engines(),
         help="quantized engine for the int8 MiniLM (default: torch's current one)",
     )
     args = parser.parse_args()

@@ -11,6 +11,7 @@ from respai.efficiency.quantization import (
     asymmetric_qparams,
     fake_quantize,
     quantize_dynamic_int8,
+    quantized_engines,
     simulate_dynamic_int8,
 )
 from respai.exceptions import ParameterTypeError, ParameterValueError
@@ -71,10 +72,7 @@ def test_simulation_replaces_every_linear_in_a_copy():
     assert isinstance(simulate_dynamic_int8(nn.Linear(2, 2)), FakeQuantLinear)
 
 
-ENGINES = [e for e in torch.backends.quantized.supported_engines if e != "none"]
-
-
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", quantized_engines())
 def test_every_engine_packs_weights_that_compute_the_int8_product(engine):
     model, x = net(), torch.randn(6, 8)
     before = torch.backends.quantized.engine

@@ -10,6 +10,7 @@
 from respai.efficiency.quantization.dynamic import (
     FakeQuantLinear,
     quantize_dynamic_int8,
+    quantized_engines,
     simulate_dynamic_int8,
 )
 from respai.efficiency.quantization.int8 import (
@@ -31,6 +32,7 @@ __all__ = [
     "dequantize",
     "fake_quantize",
     "quantize_dynamic_int8",
+    "quantized_engines",
     "FakeQuantLinear",
     "simulate_dynamic_int8",
 ]

@@ -54,7 +54,7 @@ from torch import nn
 from respai.efficiency.quantization.int8 import asymmetric_qparams, fake_quantize, quantize
 from respai.exceptions import ParameterTypeError, ParameterValueError
 
-__all__ = ["quantize_dynamic_int8", "FakeQuantLinear", "simulate_dynamic_int8"]
+__all__ = ["quantize_dynamic_int8", "quantized_engines", "FakeQuantLinear", "simulate_dynamic_int8"]
 
 # The warnings torch 2.13 emits for this (deprecated but working) API; only these are silenced.
 _DEPRECATIONS = (
@@ -67,6 +67,11 @@ def _check_model(model: object) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ParameterTypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}.")
     return model
+
+
+def quantized_engines() -> list[str]:
+    """The quantized engines this torch build can pack int8 weights for (e.g. ``"x86"``)."""
+    return [e for e in torch.backends.quantized.supported_engines if e != "none"]
 
 
 def quantize_dynamic_int8(
@@ -89,7 +94,7 @@ def quantize_dynamic_int8(
         Modify ``model`` instead of a deep copy.
     engine : str, optional
         The quantized engine to pack the weights for, one of
-        ``torch.backends.quantized.supported_engines`` (e.g. ``"x86"``,
+        :func:`quantized_engines` (e.g. ``"x86"``,
         ``"onednn"``, ``"fbgemm"``, ``"qnnpack"``); default: the current
         ``torch.backends.quantized.engine``. The global engine is restored
         afterwards; the layers keep using the kernels they were packed for.
@@ -114,7 +119,7 @@ def quantize_dynamic_int8(
             f"`model` must be on the CPU for dynamic int8 quantization; got parameters on "
             f"{sorted(devices)}. Call model.cpu() first: the int8 kernels are CPU kernels."
         )
-    supported = [e for e in torch.backends.quantized.supported_engines if e != "none"]
+    supported = quantized_engines()
     if engine is not None and engine not in supported:
         raise ParameterValueError(
             f"`engine` must be one of this build's quantized engines {supported} (or None for "

@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from respai.exceptions import ParameterTypeError, ParameterValueError
-from respai.privacy.dpsgd.clipping import clip_factors, gaussian_noise
+from respai.privacy.dpsgd.clipping import clip_factors, noisy_average
 from respai.privacy.dpsgd.grad_sample import check_loss_reduction
 from respai.privacy.dpsgd.optimizer import DPOptimizer
 
@@ -125,7 +125,16 @@ def ghost_norm_sq(activations: torch.Tensor, grad_outputs: torch.Tensor) -> torc
     tensor([73.])
     """
     a, g = _as_sequence(activations), _as_sequence(grad_outputs)
-    return (torch.bmm(a, a.transpose(1, 2)) * torch.bmm(g, g.transpose(1, 2))).sum(dim=(1, 2))
+    return _ghost_from_gram(_gram(a), g)
+
+
+def _gram(x: torch.Tensor) -> torch.Tensor:
+    """Per-example Gram matrices :math:`x_i x_i^\top` of ``(B, T, d)``: ``(B, T, T)``."""
+    return torch.bmm(x, x.transpose(1, 2))
+
+
+def _ghost_from_gram(activation_gram: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    return (activation_gram * _gram(g)).sum(dim=(1, 2))
 
 
 def linear_norm_sq(activations: torch.Tensor, grad_outputs: torch.Tensor) -> torch.Tensor:
@@ -135,10 +144,15 @@ def linear_norm_sq(activations: torch.Tensor, grad_outputs: torch.Tensor) -> tor
     :math:`d_\text{in} d_\text{out}` (Li et al. 2022 compare the same two):
     the smaller wins.
     """
-    a, g = _as_sequence(activations), _as_sequence(grad_outputs)
+    return _linear_norm_sq(_as_sequence(activations), _as_sequence(grad_outputs), _gram)
+
+
+def _linear_norm_sq(a: torch.Tensor, g: torch.Tensor, activation_gram) -> torch.Tensor:
+    """:func:`linear_norm_sq` of ``(B, T, d)`` tensors; ``activation_gram(a)`` gives the
+    activations' Gram matrices, so that a caller can reuse one it already has."""
     t, d_in, d_out = a.shape[1], a.shape[2], g.shape[2]
     if 2 * t * t <= d_in * d_out:
-        return ghost_norm_sq(a, g)
+        return _ghost_from_gram(activation_gram(a), g)
     return torch.bmm(g.transpose(1, 2), a).pow(2).sum(dim=(1, 2))
 
 
@@ -374,15 +388,16 @@ def _shared_input_norm_sq(record: _Record, g: torch.Tensor) -> torch.Tensor:
     """:func:`linear_norm_sq`, reusing the activation Gram matrix of the previous linear layer
     when it saw the very same input (a transformer's query, key and value projections):
     their backward calls follow one another, so keeping one matrix is enough."""
-    a, g3 = _as_sequence(record.inputs), _as_sequence(g)
-    t, d_in, d_out = a.shape[1], a.shape[2], g3.shape[2]
-    if record.last_gram is None or 2 * t * t > d_in * d_out:
-        return linear_norm_sq(a, g3)
     x = record.inputs  # same storage, offset, shape, strides and version: same numbers
     key = (x.untyped_storage().data_ptr(), x.storage_offset(), x.shape, x.stride(), x._version)
-    if record.last_gram.get("key") != key:
-        record.last_gram.update(key=key, gram=torch.bmm(a, a.transpose(1, 2)))
-    return (record.last_gram["gram"] * torch.bmm(g3, g3.transpose(1, 2))).sum(dim=(1, 2))
+    cache = {} if record.last_gram is None else record.last_gram
+
+    def activation_gram(a: torch.Tensor) -> torch.Tensor:
+        if cache.get("key") != key:
+            cache.update(key=key, gram=_gram(a))
+        return cache["gram"]
+
+    return _linear_norm_sq(_as_sequence(x), _as_sequence(g), activation_gram)
 
 
 def _finish(record: _Record, grad: torch.Tensor) -> None:
@@ -685,7 +700,6 @@ class GhostDPOptimizer(DPOptimizer):
         norms = self.module.per_sample_norms()
         sums = self.module.clipped_sum(clip_factors(norms, self.max_grad_norm))
         self.module.clear()  # free the activations before the optimizer allocates its state
-        std = self.noise_multiplier * self.max_grad_norm
         scale = self.expected_batch_size if self.loss_reduction == "mean" else 1.0
         for p in self.params:
             if id(p) not in sums:
@@ -694,6 +708,11 @@ class GhostDPOptimizer(DPOptimizer):
                     f"a parameter of shape {tuple(p.shape)} that was not. Freeze it."
                 )
             s = sums[id(p)]
-            # In place on the fresh noise draw: no extra parameter-sized tensors (same numbers).
-            noisy = gaussian_noise(s, std, self._noise_generator(s.device)).add_(s)
-            p.grad = noisy.div_(scale).to(p.dtype)
+            (noisy,) = noisy_average(
+                [s],
+                self.noise_multiplier,
+                self.max_grad_norm,
+                scale,
+                generator=self._noise_generator(s.device),
+            )
+            p.grad = noisy.to(p.dtype)
