@@ -9,7 +9,9 @@ from torch import nn
 from respai.efficiency.quantization import (
     FakeQuantLinear,
     asymmetric_qparams,
+    dynamic,
     fake_quantize,
+    preferred_quantized_engine,
     quantize_dynamic_int8,
     quantized_engines,
     simulate_dynamic_int8,
@@ -89,3 +91,23 @@ def test_every_engine_packs_weights_that_compute_the_int8_product(engine):
 def test_unknown_engine_is_refused_with_the_supported_list():
     with pytest.raises(ParameterValueError, match=r"`engine`.*'cuda'"):
         quantize_dynamic_int8(net(), engine="cuda")
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_auto_engine_is_onednn_exactly_where_the_cpu_has_amx(monkeypatch, amx):
+    monkeypatch.setattr(dynamic, "_cpu_has_amx_int8", lambda: amx)
+    expected = (
+        "onednn" if amx and "onednn" in quantized_engines() else torch.backends.quantized.engine
+    )
+    assert preferred_quantized_engine() == expected
+    packed_for = []
+    real = torch.ao.quantization.quantize_dynamic
+
+    def spy(*args, **kwargs):
+        packed_for.append(torch.backends.quantized.engine)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.ao.quantization, "quantize_dynamic", spy)
+    quantize_dynamic_int8(net())  # default engine="auto"
+    quantize_dynamic_int8(net(), engine=None)  # None: the current engine
+    assert packed_for == [expected, torch.backends.quantized.engine]

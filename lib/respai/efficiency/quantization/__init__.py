@@ -9,6 +9,7 @@
 
 from respai.efficiency.quantization.dynamic import (
     FakeQuantLinear,
+    preferred_quantized_engine,
     quantize_dynamic_int8,
     quantized_engines,
     simulate_dynamic_int8,
@@ -33,6 +34,7 @@ __all__ = [
     "fake_quantize",
     "quantize_dynamic_int8",
     "quantized_engines",
+    "preferred_quantized_engine",
     "FakeQuantLinear",
     "simulate_dynamic_int8",
 ]
