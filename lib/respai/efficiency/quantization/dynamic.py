@@ -29,9 +29,10 @@ fastest depends on the CPU (``benchmarks/efficiency.py --engine`` measures
 it; ``benchmarks/README.md`` has figures). Choose with ``engine=``; the
 default, ``"auto"`` (:func:`preferred_quantized_engine`), takes ``onednn`` on
 CPUs with AMX int8 tile instructions (Intel Xeon 4th generation and later),
-whose kernels oneDNN uses and FBGEMM does not (there, whole-model int8 MiniLM
-was 1.6-1.8x faster with ``onednn`` than with ``x86``), and torch's current
-engine elsewhere.
+whose kernels oneDNN uses and FBGEMM does not (on one such 2-core machine the
+int8 MiniLM was 1.1-1.2x faster with ``onednn`` than with ``x86`` timed in one
+process, and 2.3-2.7x faster than float32 against 1.7-1.9x in separate
+benchmark runs), and torch's current engine elsewhere.
 
 :func:`simulate_dynamic_int8` computes the same rounding in floating point
 ("fake quantization", with :mod:`respai.efficiency.quantization.int8`): its
