@@ -151,14 +151,14 @@ def quantize_dynamic_int8(
             f"{sorted(devices)}. Call model.cpu() first: the int8 kernels are CPU kernels."
         )
     supported = quantized_engines()
-    if engine is not None and engine != "auto" and engine not in supported:
+    if engine == "auto":
+        engine = preferred_quantized_engine()
+    if engine is not None and engine not in supported:
         raise ParameterValueError(
             f"`engine` must be one of this build's quantized engines {supported}, 'auto' (the "
             f"fastest known for this CPU, {preferred_quantized_engine()!r}) or None (the current "
             f"one, {torch.backends.quantized.engine!r}); got {engine!r}."
         )
-    if engine == "auto":
-        engine = preferred_quantized_engine()
     previous = torch.backends.quantized.engine
     with warnings.catch_warnings():
         for category, message in _DEPRECATIONS:
