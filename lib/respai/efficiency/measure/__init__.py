@@ -11,6 +11,9 @@ Each number answers a different question, and none predicts the others well:
   arithmetic does one forward pass do (2 FLOPs per multiply-accumulate)?
 * :func:`measure_latency` (:class:`LatencyStats`): how long does a call take,
   with warm-up, repeats, percentiles and device synchronisation?
+  :func:`reuse_freed_cpu_memory` keeps the C library from handing freed
+  memory back to the kernel, so that CPU timings measure compute rather than
+  page faults.
 * :func:`peak_memory_mb`: how much extra memory does a call need at its peak?
 * :func:`measure_energy` (:class:`EnergyReport`): how much energy and CO2, with
   CodeCarbon, labelled as measured or estimated, with its assumptions;
@@ -26,6 +29,7 @@ Examples
 True
 """
 
+from respai.efficiency.measure._allocator import reuse_freed_cpu_memory
 from respai.efficiency.measure._energy import (
     ESTIMATE_UNCERTAINTY_FACTOR,
     EnergyReport,
@@ -65,6 +69,7 @@ __all__ = [
     "summarize_latency",
     "measure_latency",
     "synchronize",
+    "reuse_freed_cpu_memory",
     "peak_memory_mb",
     "EnergyReport",
     "measure_energy",
