@@ -5,6 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from autograde.core.cells import is_test
 from autograde.core.guard import find_tampering
 from tests.autograde.course_helpers import REAL_COURSE
 
@@ -54,6 +55,13 @@ def test_imports_carry_over_between_cells():
 
 @pytest.mark.parametrize("assignment_id", REAL_COURSE.assignment_ids())
 def test_no_solution_notebook_is_flagged(assignment_id):
+    """The instructor's answers and narrative pass the scan grading applies to them.
+
+    Grading scans answer and other cells, not the instructor's test cells (a hidden test may
+    watch a call with ``sys.setprofile``; students cannot change those cells).
+    """
     nb = nbformat.read(REAL_COURSE.source_notebook(assignment_id), as_version=4)
-    cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    cells = [
+        (i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_test(c)
+    ]
     assert find_tampering(cells) == []
