@@ -5,9 +5,15 @@ through this module (``python -m autograde.sandbox -- <kernel command>``),
 which applies a :class:`SandboxPolicy` to its own process and then ``exec``\\ s
 the kernel, so every limit holds for the kernel and all its children:
 
-* **resource limits** (``setrlimit``): address space (``memory_mb``), number
-  of processes of the uid (``max_processes``, bounds a fork bomb), size of
-  any written file (``max_file_mb``), no core dumps;
+* **resource limits** (``setrlimit``): private memory (``memory_mb``, as
+  ``RLIMIT_DATA``: heap and anonymous mappings, where every array lives),
+  address space as a backstop for shared mappings (``memory_mb`` plus
+  ``mapped_code_mb`` for the shared libraries the kernel maps: importing a
+  CUDA build of torch takes 3.4 GiB of address space, most of it library
+  code, so a plain 4 GiB address-space cap left notebooks no room), number of
+  processes of the uid
+  (``max_processes``, bounds a fork bomb), size of any written file
+  (``max_file_mb``), no core dumps;
 * **a private mount namespace** (Linux, as root or through an unprivileged
   user namespace): each path in ``hidden_paths`` is covered by an empty,
   read-only ``tmpfs`` (the instructor's solutions and hidden tests, the
@@ -73,8 +79,16 @@ class SandboxPolicy:
     Parameters
     ----------
     memory_mb : int
-        Address-space limit of the kernel process, MiB (``RLIMIT_AS``).
-        Importing torch alone maps about 900 MiB.
+        Private memory of the kernel process, MiB (``RLIMIT_DATA``: heap,
+        anonymous and other private writable mappings; Linux >= 4.7). Importing
+        torch with numpy, scipy and transformers takes about 400 MiB of it
+        (CPU build) or 950 MiB (CUDA build).
+    mapped_code_mb : int
+        Address space allowed beyond ``memory_mb`` (``RLIMIT_AS`` is set to
+        their sum), for shared libraries and other file mappings, which
+        ``RLIMIT_DATA`` does not count. It bounds what ``RLIMIT_DATA`` misses
+        (shared anonymous memory, ``mmap.mmap(-1, n)``). A CUDA build of torch
+        maps about 3.4 GiB of address space at import, a CPU build 0.9 GiB.
     max_processes : int
         Processes and threads the kernel's uid may have (``RLIMIT_NPROC``);
         effective when the kernel runs under its own ``uid``.
@@ -91,6 +105,7 @@ class SandboxPolicy:
     """
 
     memory_mb: int = 4096
+    mapped_code_mb: int = 8192
     max_processes: int = 256
     max_file_mb: int = 256
     hidden_paths: tuple[str, ...] = field(default_factory=tuple)
@@ -276,7 +291,10 @@ def _limit(kind: int, value: int) -> None:
 
 def _resource_limits(policy: SandboxPolicy) -> None:
     mib = 1024 * 1024
-    _limit(resource.RLIMIT_AS, policy.memory_mb * mib)
+    # Private memory is what a notebook allocates; the address space also counts every mapped
+    # library (a CUDA build of torch alone maps 3.4 GiB), so it is only the backstop.
+    _limit(resource.RLIMIT_DATA, policy.memory_mb * mib)
+    _limit(resource.RLIMIT_AS, (policy.memory_mb + policy.mapped_code_mb) * mib)
     _limit(resource.RLIMIT_FSIZE, policy.max_file_mb * mib)
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NPROC, policy.max_processes)

@@ -102,3 +102,39 @@ def test_exposed_folder_under_a_closed_parent_stays_reachable(tmp_path):
         shutil.rmtree(work, ignore_errors=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["shared", False]
+
+
+MAPPINGS_PROBE = """
+import json, mmap
+report = {}
+# Read-only private mappings stand for shared libraries (a CUDA build of torch maps 3.4 GiB):
+# address space beyond memory_mb, no private memory.
+private = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+code = mmap.mmap(-1, 1536 * 1024**2, flags=private, prot=mmap.PROT_READ)
+report["library_like"] = "allowed"
+try:
+    heap = bytearray(768 * 1024**2)  # private memory beyond memory_mb
+    report["private"] = "allowed"
+except MemoryError:
+    report["private"] = "MemoryError"
+try:
+    shared = mmap.mmap(-1, 3 * 1024**3)  # shared anonymous: not RLIMIT_DATA, but address space
+    report["shared"] = "allowed"
+except OSError as error:
+    report["shared"] = type(error).__name__
+print(json.dumps(report))
+"""
+
+
+def test_private_memory_is_capped_but_mapped_libraries_have_room(tmp_path):
+    """memory_mb caps private memory (RLIMIT_DATA); the address space gets mapped_code_mb more.
+
+    The old address-space-only cap failed every torch notebook under a CUDA build of torch.
+    """
+    policy = sandbox.SandboxPolicy(memory_mb=512, mapped_code_mb=2048)
+    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+    command = sandbox.wrap_command([sys.executable, "-c", MAPPINGS_PROBE])
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"library_like": "allowed", "private": "MemoryError", "shared": "OSError"}
