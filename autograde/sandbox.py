@@ -11,9 +11,8 @@ the kernel, so every limit holds for the kernel and all its children:
   ``mapped_code_mb`` for the shared libraries the kernel maps: importing a
   CUDA build of torch takes 3.4 GiB of address space, most of it library
   code, so a plain 4 GiB address-space cap left notebooks no room), number of
-  processes of the uid
-  (``max_processes``, bounds a fork bomb), size of any written file
-  (``max_file_mb``), no core dumps;
+  processes of the uid (``max_processes``, bounds a fork bomb), size of any
+  written file (``max_file_mb``), no core dumps;
 * **a private mount namespace** (Linux, as root or through an unprivileged
   user namespace): each path in ``hidden_paths`` is covered by an empty,
   read-only ``tmpfs`` (the instructor's solutions and hidden tests, the

@@ -2,13 +2,14 @@
 
 import importlib
 import inspect
+import sys
 
 import numpy as np
 import pytest
 
 from respai.privacy import mechanisms
 from respai.privacy.mechanisms import laplace_mechanism as aliased_reference
-from respai.testing import assert_not_reference, is_copy_of
+from respai.testing import assert_not_reference, call_watching, is_copy_of
 
 
 def honest(value, sensitivity, epsilon, *, rng=None):
@@ -82,3 +83,21 @@ def test_split_budget_copy_is_detected():
     namespace = dict(vars(importlib.import_module("respai.privacy.composition")))
     exec(inspect.getsource(split_budget), namespace)  # noqa: S102
     assert is_copy_of(namespace["split_budget"], split_budget)
+
+
+def test_call_watching_sees_aliased_and_nested_calls_and_restores_the_profiler():
+    def outer_hook(frame, event, arg):
+        return None
+
+    sys.setprofile(outer_hook)
+    try:
+        result, ran = call_watching(mechanisms.laplace_mechanism, nested, 0.0, 1.0, 1.0, rng=0)
+        assert ran and np.isfinite(result)
+        assert sys.getprofile() is outer_hook
+        assert call_watching(mechanisms.laplace_mechanism, delegating, 0.0, 1.0, 1.0, rng=0)[1]
+        assert call_watching(mechanisms.laplace_mechanism, honest, 0.0, 1.0, 1.0, rng=0)[1] is False
+        with pytest.raises(ZeroDivisionError):
+            call_watching(mechanisms.laplace_mechanism, lambda: 1 / 0)
+        assert sys.getprofile() is outer_hook
+    finally:
+        sys.setprofile(None)

@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SHORTCUT_PREFIX", "assert_not_reference", "is_copy_of"]
+__all__ = ["SHORTCUT_PREFIX", "assert_not_reference", "call_watching", "is_copy_of"]
 
 #: Starts every message of :func:`assert_not_reference`. The grader shows
 #: messages with this prefix in feedback even when the check is hidden: the
@@ -101,13 +101,45 @@ def _instructions(code: types.CodeType) -> list[tuple[str, object]]:
     ]
 
 
+def call_watching(
+    target_fn: Callable, function: Callable, *args: Any, **kwargs: Any
+) -> tuple[Any, bool]:
+    """Call ``function(*args, **kwargs)`` and tell whether ``target_fn``'s code ran during it.
+
+    Every Python function call made during the call is watched with
+    :func:`sys.setprofile`, so the answer holds however ``target_fn`` was
+    imported or aliased (decorators are unwrapped). The previous profiling
+    hook is put back afterwards, also when ``function`` raises.
+
+    Returns
+    -------
+    tuple
+        What ``function`` returned, and whether ``target_fn``'s code object ran.
+    """
+    target_code = _code_of(target_fn)
+    seen = False
+
+    def watch(frame: types.FrameType, event: str, arg: object) -> None:
+        nonlocal seen
+        if event == "call" and frame.f_code is target_code:
+            seen = True
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        result = function(*args, **kwargs)
+    finally:
+        sys.setprofile(previous)
+    return result, seen
+
+
 def assert_not_reference(
     student_fn: Callable, reference_fn: Callable, *args: Any, **kwargs: Any
 ) -> Any:
     """Call ``student_fn(*args, **kwargs)`` and fail if it runs ``reference_fn``.
 
     Every Python function call made during the student's call is watched
-    with :func:`sys.setprofile`; if the reference's code object runs, however
+    (:func:`call_watching`); if the reference's code object runs, however
     it was imported or aliased, the check fails. Copies are caught by
     :func:`is_copy_of`.
 
@@ -128,20 +160,7 @@ def assert_not_reference(
             f"{SHORTCUT_PREFIX} `{name}` is the library's reference implementation {ref_name} "
             "(or a copy of it). This exercise asks you to implement it yourself."
         )
-    reference_code = _code_of(reference_fn)
-    seen = False
-
-    def watch(frame: types.FrameType, event: str, arg: object) -> None:
-        nonlocal seen
-        if event == "call" and frame.f_code is reference_code:
-            seen = True
-
-    previous = sys.getprofile()
-    sys.setprofile(watch)
-    try:
-        result = student_fn(*args, **kwargs)
-    finally:
-        sys.setprofile(previous)
+    result, seen = call_watching(reference_fn, student_fn, *args, **kwargs)
     if seen:
         raise AssertionError(
             f"{SHORTCUT_PREFIX} `{name}` calls the library's reference implementation "

@@ -57,8 +57,8 @@ def test_imports_carry_over_between_cells():
 def test_no_solution_notebook_is_flagged(assignment_id):
     """The instructor's answers and narrative pass the scan grading applies to them.
 
-    Grading scans answer and other cells, not the instructor's test cells (a hidden test may
-    watch a call with ``sys.setprofile``; students cannot change those cells).
+    Grading scans answer and other cells, not the instructor's test cells, which students
+    cannot change.
     """
     nb = nbformat.read(REAL_COURSE.source_notebook(assignment_id), as_version=4)
     cells = [
