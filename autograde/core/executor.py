@@ -16,7 +16,9 @@ it completes, from one of two backends that run the same task,
   worker needs only the course's locked environment, no shared file system.
   A task that kills its Dask worker more often than the scheduler allows
   (``KilledWorker``) is reported ``crashed``; losing the cluster itself is an
-  error, and ``--resume`` continues from the results already written.
+  error, and ``--resume`` continues from the results already written. A
+  scheduler with no worker for :data:`DASK_WORKER_WAIT_S` seconds is a usage
+  error, not a wait without end.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ __all__ = [
 ]
 
 _MAX_ATTEMPTS = 2
+#: Seconds to wait for a Dask scheduler to have at least one worker.
+DASK_WORKER_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,14 @@ def _dask_results(
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
+        try:
+            client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
+        except TimeoutError:
+            raise UsageError(
+                f"the Dask scheduler at {scheduler} has no workers (waited "
+                f"{DASK_WORKER_WAIT_S:g} s): start them on the grading machines with "
+                f"`dask worker {scheduler}`, in the course's environment"
+            ) from None
         specs = {}
         for task in pending:
             if task.spec.assignment_id not in specs:

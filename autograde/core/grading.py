@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from autograde import sandbox
-from autograde.core.guard import find_tampering
+from autograde.core.guard import SECRET_EXPRESSION, find_tampering, read_restore, read_secret
 from autograde.core.kernel import CellRun, NotebookRun, execute_cells
 from autograde.core.prepare import ROLE_KEY, describe_cell, prepare_notebook
 from autograde.core.spec import AssignmentSpec, ManualSpec
@@ -229,6 +229,8 @@ def failed_result(
 
 def _read(path: Path) -> nbformat.NotebookNode:
     """Parse and validate; raise ValueError with a reason the student can act on."""
+    if path.is_symlink():  # it could point at another student's notebook or a solution
+        raise ValueError(f"{path.name} is a symbolic link, not a notebook file: not followed")
     try:
         raw = path.read_text(encoding="utf-8")
         data = json.loads(raw)
@@ -297,7 +299,8 @@ def _grade(
             extra_env={RESULTS_FILE_ENV: str(results_file)} if record_results else None,
         )
         recorded = read_results_file(results_file) if record_results else {}
-    tests = tuple(_score(spec, nb, run))
+    untrusted, undone = _guard_checks(nb, run)
+    tests = tuple(_score(spec, nb, run, untrusted))
     errors = tuple(
         CellError(i, meta["role"], meta.get("grade_id"), r.ename, r.evalue[:_MAX_MESSAGE])
         for i, r in sorted(run.cells.items())
@@ -312,6 +315,7 @@ def _grade(
     findings = [f"reaches into the grader: {finding}" for finding in tampering]
     if guard_failed:
         findings.append("the grader's restore step failed: its state was removed or replaced")
+    findings += undone
     tampered = prepared.untrusted + prepared.tampered + findings
     status = {"crashed": "crashed", "timeout": "timeout"}.get(run.status, "graded")
     if status == "graded" and out_of_memory:
@@ -352,7 +356,67 @@ def _after_failed_segment(nb, index: int, done: dict[int, CellRun]) -> bool:
     )
 
 
-def _score(spec: AssignmentSpec, nb, run: NotebookRun):
+def _guard_checks(nb, run: NotebookRun) -> tuple[dict[int, str], list[str]]:
+    """Check the restore tokens around every test segment that passed.
+
+    Returns the test cells whose pass cannot be trusted (index -> message for
+    the student) and findings for the instructor: what a restore had to undo
+    before a test (the test then ran on the pristine state, so it counts), what
+    was undone while a test ran, and restores that did not answer (the test
+    scores 0 in both of these cases).
+    """
+    secret = next(
+        (
+            read_secret(run.cells[i].expression)
+            for i, cell in enumerate(nb.cells)
+            if i in run.cells
+            and cell.metadata.get(ROLE_KEY, {}).get("expression") == SECRET_EXPRESSION
+        ),
+        None,
+    )
+    untrusted: dict[int, str] = {}
+    silent: list[str] = []  # tests whose restore did not answer
+    before: dict[str, list[str]] = {}  # what was undone -> the tests it was found before
+    during: dict[str, list[str]] = {}  # what changed while the tests ran
+    for index, outcome in sorted(run.cells.items()):
+        meta = _test_meta(nb, index)
+        if not meta or outcome.status != "ok":
+            continue
+        gid = meta["grade_id"]
+        restore = run.cells.get(index - 1)
+        found_before = read_restore(
+            restore.expression if restore else None,
+            secret,
+            nb.cells[index - 1].metadata.get(ROLE_KEY, {}).get("nonce", ""),
+        )
+        found_during = read_restore(outcome.expression, secret, meta.get("nonce", ""))
+        if found_before is None:
+            untrusted[index] = "not graded: the grader could not restore a clean state before it"
+            silent.append(gid)
+        for what in found_before or ():
+            before.setdefault(what, []).append(gid)
+        if found_during is None or found_during:
+            untrusted.setdefault(index, "not graded: the grader's state was changed while it ran")
+            for what in found_during or ["the grader's check did not answer"]:
+                during.setdefault(what, []).append(gid)
+    findings = []
+    if silent:
+        findings.append(
+            f"the grader's restore did not answer (removed, replaced or never ran) before "
+            f"{_tests(silent)}: scored 0"
+        )
+    findings += [f"found undone before {_tests(gids)}: {what}" for what, gids in before.items()]
+    findings += [f"while {_tests(gids)} ran: {what}: scored 0" for what, gids in during.items()]
+    return untrusted, findings
+
+
+def _tests(grade_ids: list[str]) -> str:
+    unique = list(dict.fromkeys(grade_ids))
+    names = ", ".join(repr(gid) for gid in unique)
+    return f"test {names}" if len(unique) == 1 else f"tests {names}"
+
+
+def _score(spec: AssignmentSpec, nb, run: NotebookRun, untrusted: dict[int, str]):
     for test in spec.tests:
         units = [
             (i, nb.cells[i].metadata[ROLE_KEY]["hidden"])
@@ -362,9 +426,9 @@ def _score(spec: AssignmentSpec, nb, run: NotebookRun):
         message = ""
         for index, hidden in units:
             outcome = run.cells[index]
-            if outcome.status == "ok":
+            if outcome.status == "ok" and index not in untrusted:
                 continue
-            message = _message(outcome, hidden, run)
+            message = untrusted.get(index) or _message(outcome, hidden, run)
             break
         passed = bool(units) and not message
         yield TestResult(

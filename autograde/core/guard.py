@@ -11,11 +11,21 @@ Two layers, because a notebook's code and its tests share one Python process:
    points are still the ones the (restored) tests give, and the instructor
    sees why in the reason.
 2. **A runtime restore**: :data:`SNAPSHOT_SOURCE` runs before any student
-   code and saves the namespaces of the modules tests rely on;
-   :data:`RESTORE_SOURCE` runs before every test segment and puts them back,
-   clears tracing hooks and IPython's extension points, and hides student
-   globals that shadow a builtin or a module alias the tests use (they are
-   put back after the test).
+   code and saves the namespaces of the modules tests rely on; before every
+   test segment, and again right after it, :func:`restore_expression` puts
+   them back, clears tracing hooks and IPython's extension points, and hides
+   student globals that shadow a builtin or a module alias the tests use
+   (:data:`UNSHADOW_SOURCE` puts them back after the test). It runs as the
+   cell's *user expression*, which ipykernel evaluates with a plain
+   ``eval`` after the cell: an input or AST transformer that a submission
+   installed (to turn every later cell, tests included, into ``pass``)
+   rewrites cells, never that expression. The restore answers with a token
+   (SHA-256 of a secret drawn in the kernel before any student code ran, and
+   a fresh nonce) and with what it had to undo; the grader checks the token
+   (:func:`read_restore`), so a restore that was removed, replaced or never
+   ran fails the test that relied on it, and anything found undone makes
+   the submission ``tampered``, even when the code that did it hid from the
+   static scan.
 
 Neither layer is a proof against an adversary who reads this file; the
 sandbox (:mod:`autograde.sandbox`) is what protects the machine, the other
@@ -25,9 +35,21 @@ students and the hidden tests' files.
 from __future__ import annotations
 
 import ast
+import hashlib
+import secrets
 from dataclasses import dataclass
 
-__all__ = ["Finding", "find_tampering", "SNAPSHOT_SOURCE", "RESTORE_SOURCE", "UNSHADOW_SOURCE"]
+__all__ = [
+    "Finding",
+    "find_tampering",
+    "SNAPSHOT_SOURCE",
+    "SECRET_EXPRESSION",
+    "RESTORE_SOURCE",
+    "restore_expression",
+    "read_secret",
+    "read_restore",
+    "UNSHADOW_SOURCE",
+]
 
 #: Modules whose attributes tests call; rebinding any of them is tampering.
 GUARDED_MODULES = (
@@ -45,6 +67,15 @@ GUARDED_MODULES = (
 #: Attribute paths under a guarded module that are meant to be set (display settings).
 _SETTABLE = ("pandas.options", "numpy.random.seed")
 
+#: Methods that let an object decide the outcome of the numpy/torch calls tests make on it.
+_PROTOCOL_OVERRIDES = (
+    "__array_ufunc__",
+    "__array_function__",
+    "__torch_function__",
+    "__torch_dispatch__",
+    "__instancecheck__",
+    "__subclasscheck__",
+)
 _SUSPICIOUS_CALLS = {
     ("sys", "settrace"): "installs a tracing hook",
     ("sys", "setprofile"): "installs a profiling hook",
@@ -55,6 +86,10 @@ _SUSPICIOUS_CALLS = {
     ("gc", "get_objects"): "searches the interpreter's objects",
     ("threading", "settrace"): "installs a tracing hook",
 }
+#: Builtins that IPython and ipykernel themselves swap around each cell (not tampering).
+_SHELL_BUILTINS = ("display", "exit", "get_ipython", "input", "quit", "raw_input")
+#: Shell methods a submission could replace on the instance; the restore removes such overrides.
+_SHELL_METHODS = ("run_cell", "run_cell_async", "showtraceback", "user_expressions")
 _IPYTHON_HOOKS = {
     "events": "registers IPython event callbacks",
     "input_transformers_cleanup": "rewrites cells before they run",
@@ -65,6 +100,7 @@ _IPYTHON_HOOKS = {
     "run_cell_async": "replaces how IPython runs cells",
     "showtraceback": "replaces IPython's exception handling",
     "register_magic_function": "adds magics",
+    "user_expressions": "replaces how the grader's checks are evaluated",
 }
 
 
@@ -165,6 +201,19 @@ class _Scanner(ast.NodeVisitor):
             self._flag(node, f"defines the grader's {node.name}")
         self.generic_visit(node)
 
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign)):
+                names = (
+                    [t.id for t in item.targets if isinstance(t, ast.Name)]
+                    if isinstance(item, ast.Assign)
+                    else [item.name]
+                )
+                for name in set(names) & set(_PROTOCOL_OVERRIDES):
+                    self._flag(item, f"class {node.name} defines {name}: it can answer the "
+                                     "tests' numpy or torch checks itself")  # fmt: skip
+        self.generic_visit(node)
+
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._check_target(node.target)
         self.generic_visit(node)
@@ -233,7 +282,7 @@ def find_tampering(cells: list[tuple[int, str]]) -> list[Finding]:
 #: Runs first, before any student code: remember the pristine state.
 SNAPSHOT_SOURCE = f"""\
 def __autograde_make_guard():
-    import builtins, importlib, sys
+    import builtins, hashlib, importlib, os, sys, types
     modules = []
     for name in {list(GUARDED_MODULES)!r}:
         try:
@@ -248,14 +297,48 @@ def __autograde_make_guard():
         list(shell.ast_transformers),
         {{event: list(callbacks) for event, callbacks in shell.events.callbacks.items()}},
     )
-    originals = ("run_cell", "run_cell_async", "showtraceback")
+    originals = {list(_SHELL_METHODS)!r}
     builtin_names = [name for name in dir(builtins) if not name.startswith("_")]
     # IPython's own entries (exit, quit, ...) are not student shadows.
     initial = {{name: shell.user_ns[name] for name in builtin_names if name in shell.user_ns}}
     aliases = {{"np": "numpy", "pd": "pandas", "math": "math", "stats": "scipy.stats"}}
     hidden = {{}}
+    secret, revealed = os.urandom(16).hex(), []
+    sha256 = hashlib.sha256
 
-    def restore():
+    def reveal():
+        # Once, to the grader, before any student code: later calls get nothing.
+        if revealed:
+            return ""
+        revealed.append(True)
+        return secret
+
+    def undone():
+        found = []
+        for module, namespace in saved:
+            current = vars(module)
+            for key, value in namespace.items():
+                if current.get(key, undone) is not value and not key.startswith("_"):
+                    if module is builtins and key in {sorted(_SHELL_BUILTINS)!r}:
+                        continue
+                    if callable(value) or isinstance(value, types.ModuleType):
+                        found.append(f"{{module.__name__}}.{{key}} was replaced")
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            found.append("a tracing or profiling hook was installed")
+        lists = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
+        for name, before in zip(lists, hooks):
+            if list(getattr(shell, name)) != before:
+                found.append(f"IPython's {{name}} were changed")
+        if shell.custom_exceptions:
+            found.append("a custom exception handler was set")
+        replaced = [name for name in originals if name in shell.__dict__]
+        found += [f"IPython's {{name}} was replaced" for name in replaced]
+        if shell.user_ns.get("__builtins__") is not builtins:
+            found.append("__builtins__ was replaced")
+        return found
+
+    def restore(nonce=""):
+        found = undone()
         for module, namespace in saved:
             current = vars(module)
             for key, value in namespace.items():
@@ -283,20 +366,60 @@ def __autograde_make_guard():
             if module is not None and name in user and user[name] is not module:
                 hidden[name] = user[name]
                 user[name] = module
+        token = sha256((secret + nonce).encode()).hexdigest()
+        return "\\n".join([token, *found])
 
     def unshadow():
         shell.user_ns.update(hidden)
         hidden.clear()
 
-    return restore, unshadow
+    return reveal, restore, unshadow
 
 
-__autograde_restore, __autograde_unshadow = __autograde_make_guard()
+__autograde_secret, __autograde_restore, __autograde_unshadow = __autograde_make_guard()
 del __autograde_make_guard
 """
 
-#: Runs before every test segment.
-RESTORE_SOURCE = "__autograde_restore()"
+#: The snapshot cell's user expression: the kernel's secret, given once to the grader.
+SECRET_EXPRESSION = "__autograde_secret()"
+
+#: Source of the cell before every test segment (the restore itself is its user expression).
+RESTORE_SOURCE = "# autograde: the pristine state is restored here"
 
 #: Runs after every test segment: the student's own globals come back.
 UNSHADOW_SOURCE = "__autograde_unshadow()"
+
+
+def restore_expression() -> tuple[str, str]:
+    """A fresh ``(nonce, expression)`` that restores the pristine state and answers with a token."""
+    nonce = secrets.token_hex(8)
+    return nonce, f"__autograde_restore({nonce!r})"
+
+
+def read_secret(value: str | None) -> str | None:
+    """The secret from the snapshot cell's expression value (its ``repr``), or None."""
+    text = _literal_str(value)
+    return text or None
+
+
+def read_restore(value: str | None, secret: str | None, nonce: str) -> list[str] | None:
+    """What a restore found undone (``[]``: nothing), or None if its token is not the expected one.
+
+    None means the restore cannot be trusted to have run: it was removed,
+    replaced, raised, or its cell failed before it (ipykernel evaluates a user
+    expression only after a cell that ran without error).
+    """
+    text = _literal_str(value)
+    if secret is None or text is None:
+        return None
+    token, *found = text.split("\n")
+    expected = hashlib.sha256((secret + nonce).encode()).hexdigest()
+    return found if secrets.compare_digest(token, expected) else None
+
+
+def _literal_str(value: str | None) -> str | None:
+    try:
+        text = ast.literal_eval(value) if value else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return text if isinstance(text, str) else None

@@ -11,12 +11,17 @@ nbclient runs each cell; this module adds what grading needs on top:
   segment failed (as in one nbgrader cell, where the first failure stops it).
 
 The kernel is started by jupyter_client in its own session (process group),
-in the given working folder, and killed outright at the end.
+in the given working folder, and killed outright at the end. Its own stdout
+and stderr (what C code or ``os.write(1, ...)`` writes past IPython's
+capture) go to a pipe that the grader drains, keeping only the end: they
+never reach the grader's terminal, and the end says why a kernel that failed
+to start died.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +50,10 @@ _THREAD_VARIABLES = (
 )
 # Name of the synthetic error nbclient reports for a cell that ran out of time.
 _TIMEOUT = "AutogradeCellTimeout"
+#: Key of the one user expression a cell may carry (``metadata.autograde.expression``).
+_EXPRESSION_KEY = "autograde"
+#: Bytes of the kernel process's own stdout/stderr kept for the reason of a failed start.
+_KERNEL_OUTPUT_TAIL = 2000
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,10 @@ class CellRun:
     ename, evalue : str
         Exception name and value for ``error`` (empty otherwise).
     seconds : float
+    expression : str or None
+        For a cell whose ``metadata.autograde.expression`` names a Python
+        expression: the plain-text value of that expression, evaluated in the
+        kernel right after the cell ran without error (None otherwise).
     """
 
     index: int
@@ -67,6 +80,7 @@ class CellRun:
     ename: str = ""
     evalue: str = ""
     seconds: float = 0.0
+    expression: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,62 +171,127 @@ def execute_cells(
     env.update(extra_env or {})
     outcomes: dict[int, CellRun] = {}
     status, reason = "completed", ""
-    # A kernel that fails to start has run no student code yet, so starting it again is
-    # fair; seen: two kernels started at once picking the same free TCP port.
-    for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
-        client = new_client()
-        if policy is not None:
-            client.kernel_manager_class = _SandboxedKernelManager
-        started = False
-        try:
-            with client.setup_kernel(env=env, cwd=str(cwd)):
-                started = True
-                for index, cell in enumerate(nb.cells):
-                    if cell.cell_type != "code" or not cell.source.strip():
-                        continue
-                    if skip is not None and skip(index, outcomes):
-                        outcomes[index] = CellRun(index, "not_run")
-                        continue
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        status, reason = "timeout", _notebook_limit(notebook_timeout, index)
-                        break
-                    limit = cell_timeout
-                    if cell.metadata.get("autograde", {}).get("role") == "guard":
-                        # The grader's own cells (importing numpy, scipy, pandas for the
-                        # snapshot) must not eat the student's per-cell allowance.
-                        limit = max(cell_timeout, _GUARD_CELL_TIMEOUT)
-                    client.timeout = max(1, int(min(limit, remaining) + 0.999))
-                    began = time.monotonic()
-                    try:
-                        client.execute_cell(cell, index)
-                    except DeadKernelError:
-                        outcomes[index] = CellRun(index, "error", "DeadKernelError", "kernel died")
-                        status, reason = "crashed", f"the kernel died while running cell {index}"
-                        break
-                    outcome = _outcome(index, cell, replies.get(index), time.monotonic() - began)
-                    outcomes[index] = outcome
-                    if outcome.status != "timeout":
-                        continue
-                    status = "timeout"
-                    if limit >= remaining:
-                        reason = _notebook_limit(notebook_timeout, index)
-                        break  # leaving the context kills the kernel
-                    reason = reason or f"cell {index} exceeded the {cell_timeout:g} s cell limit"
-        except (DeadKernelError, RuntimeError, TimeoutError) as exc:
-            if not started and attempt < _KERNEL_START_ATTEMPTS:
-                continue
-            # Kernel failed to start, or died between cells.
-            status = "crashed"
-            reason = reason or f"kernel failure: {type(exc).__name__}: {exc}"
-        finally:
-            if policy is not None and policy.uid is not None and os.geteuid() == 0:
-                sandbox.kill_uid(policy.uid)  # children that left the kernel's process group
-        break
+    kernel_output = _OutputTail(_KERNEL_OUTPUT_TAIL)
+    try:
+        # A kernel that fails to start has run no student code yet, so starting it again is
+        # fair; seen: two kernels started at once picking the same free TCP port.
+        for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
+            client = new_client()
+            if policy is not None:
+                client.kernel_manager_class = _SandboxedKernelManager
+            started = False
+            try:
+                with client.setup_kernel(
+                    env=env, cwd=str(cwd), stdout=kernel_output.fd, stderr=kernel_output.fd
+                ):
+                    started = True
+                    status, reason = _run_cells(
+                        client, nb, outcomes, replies.get, skip, cell_timeout, notebook_timeout,
+                        deadline,
+                    )  # fmt: skip
+            except (DeadKernelError, RuntimeError, TimeoutError) as exc:
+                if not started and attempt < _KERNEL_START_ATTEMPTS:
+                    continue
+                # Kernel failed to start, or died between cells.
+                status = "crashed"
+                said = kernel_output.text()
+                reason = reason or f"kernel failure: {type(exc).__name__}: {exc}" + (
+                    f"; the kernel printed: {said}" if said and not started else ""
+                )
+            finally:
+                if policy is not None and policy.uid is not None and os.geteuid() == 0:
+                    sandbox.kill_uid(policy.uid)  # children that left the kernel's process group
+            break
+    finally:
+        kernel_output.close()
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.source.strip() and index not in outcomes:
             outcomes[index] = CellRun(index, "not_run")
     return NotebookRun(status, reason, outcomes, time.monotonic() - start)
+
+
+def _run_cells(
+    client: NotebookClient,
+    nb: nbformat.NotebookNode,
+    outcomes: dict[int, CellRun],
+    reply_of: Callable[[int], dict | None],
+    skip: Callable[[int, dict[int, CellRun]], bool] | None,
+    cell_timeout: float,
+    notebook_timeout: float,
+    deadline: float,
+) -> tuple[str, str]:
+    """Run the code cells in a started kernel, filling ``outcomes``; return (status, reason)."""
+    status, reason = "completed", ""
+    expression: list[str | None] = [None]
+    send = client.kc.execute
+
+    def execute(code, **kwargs):
+        # A user expression is evaluated by ipykernel after the cell, by a plain eval():
+        # no input or AST transformer a submission installed touches it.
+        if expression[0]:
+            kwargs["user_expressions"] = {_EXPRESSION_KEY: expression[0]}
+        return send(code, **kwargs)
+
+    client.kc.execute = execute
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if skip is not None and skip(index, outcomes):
+            outcomes[index] = CellRun(index, "not_run")
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout", _notebook_limit(notebook_timeout, index)
+        meta = cell.metadata.get("autograde", {})
+        limit = cell_timeout
+        if meta.get("role") == "guard":
+            # The grader's own cells (importing numpy, scipy, pandas for the
+            # snapshot) must not eat the student's per-cell allowance.
+            limit = max(cell_timeout, _GUARD_CELL_TIMEOUT)
+        client.timeout = max(1, int(min(limit, remaining) + 0.999))
+        expression[0] = meta.get("expression")
+        began = time.monotonic()
+        try:
+            client.execute_cell(cell, index)
+        except DeadKernelError:
+            outcomes[index] = CellRun(index, "error", "DeadKernelError", "kernel died")
+            return "crashed", f"the kernel died while running cell {index}"
+        outcome = _outcome(index, cell, reply_of(index), time.monotonic() - began)
+        outcomes[index] = outcome
+        if outcome.status != "timeout":
+            continue
+        if limit >= remaining:
+            return "timeout", _notebook_limit(notebook_timeout, index)  # the kernel is killed
+        status = "timeout"
+        reason = reason or f"cell {index} exceeded the {cell_timeout:g} s cell limit"
+    return status, reason
+
+
+class _OutputTail:
+    """A pipe for a kernel's stdout and stderr, drained by a thread that keeps the last bytes.
+
+    Draining means a kernel that floods its file descriptors never blocks and never
+    fills a disk or the grader's terminal; the tail is kept for error reasons.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._reader, self.fd = os.pipe()
+        self._limit = limit
+        self._tail = b""
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        with open(self._reader, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                self._tail = (self._tail + chunk)[-self._limit :]
+
+    def text(self) -> str:
+        return self._tail.decode("utf-8", "replace").strip()
+
+    def close(self) -> None:
+        """Close the grader's end; the thread ends when the kernel's copies are gone too."""
+        os.close(self.fd)
 
 
 class _SandboxedKernelManager(AsyncKernelManager):
@@ -252,6 +331,10 @@ def _outcome(
     """Failed iff the kernel replied ``error`` or the cell shows an error output."""
     if reply and reply.get("ename") == _TIMEOUT:
         return CellRun(index, "timeout", seconds=seconds)
+    evaluated = (reply or {}).get("user_expressions", {}).get(_EXPRESSION_KEY, {})
+    expression = (
+        evaluated.get("data", {}).get("text/plain") if evaluated.get("status") == "ok" else None
+    )
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if reply and reply.get("status") == "error":
         return CellRun(
@@ -261,7 +344,7 @@ def _outcome(
         return CellRun(
             index, "error", errors[0].get("ename", ""), errors[0].get("evalue", ""), seconds
         )
-    return CellRun(index, "ok", seconds=seconds)
+    return CellRun(index, "ok", seconds=seconds, expression=expression)
 
 
 def _notebook_limit(limit: float, index: int) -> str:

@@ -89,7 +89,9 @@ def prepare_notebook(
 
     cells = _place_tests(kept, spec, seen_tests, prepared)
     cells = _inject_parameters(cells, parameters, prepared)
-    prepared.nb.cells = [_guard_cell(guard.SNAPSHOT_SOURCE), *cells]
+    snapshot = _guard_cell(guard.SNAPSHOT_SOURCE)
+    snapshot.metadata[ROLE_KEY]["expression"] = guard.SECRET_EXPRESSION
+    prepared.nb.cells = [snapshot, *cells]
     for cell in prepared.nb.cells:
         if cell.cell_type == "code" and ROLE_KEY not in cell.metadata:
             role = "answer" if C.is_answer(cell) else "other"
@@ -144,20 +146,28 @@ def _place_tests(
 
 
 def _test_cells(test: TestSpec) -> list:
-    """Each test segment, between a restore of the pristine state and its undo."""
+    """Each test segment, between a restore of the pristine state and its undo.
+
+    The restore is a user expression (see :mod:`autograde.core.guard`) on the
+    cell before the segment and on the segment itself, which checks after it
+    that nothing was undone while it ran; each carries its own nonce.
+    """
     cells = []
     for segment in test.segments:
-        cells.append(_guard_cell(guard.RESTORE_SOURCE))
+        restore = _guard_cell(guard.RESTORE_SOURCE)
+        restore.metadata[ROLE_KEY].update(_restore_meta())
+        cells.append(restore)
+        meta = {"role": "test", "grade_id": test.grade_id, "hidden": segment.hidden}
         cells.append(
-            nbformat.v4.new_code_cell(
-                segment.code,
-                metadata={
-                    ROLE_KEY: {"role": "test", "grade_id": test.grade_id, "hidden": segment.hidden}
-                },
-            )
+            nbformat.v4.new_code_cell(segment.code, metadata={ROLE_KEY: meta | _restore_meta()})
         )
         cells.append(_guard_cell(guard.UNSHADOW_SOURCE))
     return cells
+
+
+def _restore_meta() -> dict[str, str]:
+    nonce, expression = guard.restore_expression()
+    return {"nonce": nonce, "expression": expression}
 
 
 def _guard_cell(source: str) -> nbformat.NotebookNode:

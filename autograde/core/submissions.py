@@ -8,7 +8,10 @@
   character outside ``A-Z a-z 0-9 . _ @ -`` replaced by ``_`` (so e-mail
   addresses survive); two files that give the same name are an error.
 
-A folder with no submission is an error, never an empty success.
+A folder with no submission is an error, never an empty success. A student
+folder, assignment folder or notebook that is a symbolic link is reported,
+not followed: from an unpacked archive it could point at another student's
+notebook or the instructor's solution.
 """
 
 from __future__ import annotations
@@ -68,6 +71,10 @@ def find_submissions(root: Path, assignment_id: str | None = None) -> list[Submi
         for folder in sorted(p for p in student.iterdir() if p.is_dir() and not _hidden(p)):
             if assignment_id and folder.name != assignment_id:
                 continue
+            link = next((p for p in (student, folder) if p.is_symlink()), None)
+            if link is not None:
+                found.append(Submission(student.name, folder.name, folder, _linked(link)))
+                continue
             found.append(_pick(student.name, folder))
     if not found:
         wanted = f"{assignment_id}/" if assignment_id else "<assignment id>/"
@@ -108,19 +115,29 @@ def _flat(root: Path, notebooks: list[Path], assignment_id: str | None) -> list[
     if clashes:
         text = "; ".join(f"{[p.name for p in ps]} -> {n!r}" for n, ps in sorted(clashes.items()))
         raise UsageError(f"file names that give the same student name: {text}; rename them")
-    return [Submission(name, assignment_id, paths[0]) for name, paths in sorted(by_name.items())]
+    return [
+        Submission(
+            name, assignment_id, paths[0], _linked(paths[0]) if paths[0].is_symlink() else ""
+        )
+        for name, paths in sorted(by_name.items())
+    ]
 
 
 def _hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name == "__pycache__"
 
 
+def _linked(path: Path) -> str:
+    return f"{path.name} is a symbolic link, not a file or folder: not followed"
+
+
 def _pick(student: str, folder: Path) -> Submission:
     preferred = folder / f"{folder.name}.ipynb"
-    if preferred.is_file():
-        return Submission(student, folder.name, preferred)
     notebooks = sorted(folder.glob("*.ipynb"))
-    if len(notebooks) == 1:
-        return Submission(student, folder.name, notebooks[0])
+    chosen = preferred if preferred.is_file() else notebooks[0] if len(notebooks) == 1 else None
+    if chosen is not None:
+        return Submission(
+            student, folder.name, chosen, _linked(chosen) if chosen.is_symlink() else ""
+        )
     names = [p.name for p in notebooks] or "none"
     return Submission(student, folder.name, folder, f"expected one notebook, found {names}")

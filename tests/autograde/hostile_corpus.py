@@ -142,6 +142,31 @@ while True:
         pass
 """
 
+# Obfuscated past the static scan; the runtime restore still undoes and reports them.
+HIDDEN_TRANSFORMER = """\
+_shell = get_ipython()
+getattr(_shell, "input_transformers_" + "cleanup").append(lambda lines: ["pass\\n"])
+"""
+RESTORE_REPLACED = (
+    """\
+globals()["__auto" + "grade_restore"] = lambda *args: ""
+"""
+    + HIDDEN_TRANSFORMER
+)
+PATCHES_WHEN_CALLED = """\
+def split_budget(total_epsilon, n_queries):
+    import numpy
+    vars(numpy)["is" + "close"] = lambda *args, **kwargs: True
+    vars(numpy)["all" + "close"] = lambda *args, **kwargs: True
+    return numpy.zeros(n_queries)
+"""
+FD_FLOOD = """\
+import os
+for _ in range(20):
+    os.write(1, b"y" * 1_000_000)
+    os.write(2, b"z" * 1_000_000)
+"""
+
 HELPER_WITH_LOOP = """\
 with open("slow_helper.py", "w") as handle:
     handle.write("while True:\\n    pass\\n")
@@ -298,6 +323,34 @@ def cases() -> list[Case]:
             "the instructor's source notebook is not visible to the kernel",
         ),
         Case(
+            "x_hidden_input_transformer",
+            lambda c: c.full(**{RR: HIDDEN_TRANSFORMER + c.solution[RR], **c.blank_answers()}),
+            "tampered",
+            points_without(EST, SENS, LAP, SPLIT),
+            "blank answers behind a transformer that turns every later cell into `pass`",
+        ),
+        Case(
+            "y_restore_replaced",
+            lambda c: c.full(**{RR: RESTORE_REPLACED + c.solution[RR], **c.blank_answers()}),
+            "tampered",
+            0,
+            "the grader's restore replaced too: no test can be trusted, all score 0",
+        ),
+        Case(
+            "z_patches_numpy_when_called",
+            lambda c: c.full(**{SPLIT: PATCHES_WHEN_CALLED}),
+            "tampered",
+            points_without(SPLIT),
+            "a wrong split_budget that makes np.isclose always true while its test runs",
+        ),
+        Case(
+            "za_floods_its_file_descriptors",
+            lambda c: c.prefixed(SPLIT, FD_FLOOD),
+            "graded",
+            FULL,
+            "40 MB written to fd 1 and 2: drained by the grader, never shown, grading unaffected",
+        ),
+        Case(
             "w_sleeps_under_the_cell_limit",
             lambda c: c.full(**{cell: sleepy + c.solution[cell] for cell in POINTS}),
             "timeout",
@@ -316,7 +369,13 @@ def _blank_answer(self: Corpus, cell: str) -> str:
     raise KeyError(cell)
 
 
+def _blank_answers(self: Corpus) -> dict[str, str]:
+    """Every answer cell but the first (randomized response) as released."""
+    return {cell: _blank_answer(self, cell) for cell in (EST, SENS, LAP, SPLIT)}
+
+
 Corpus.blank_answer = _blank_answer  # type: ignore[attr-defined]
+Corpus.blank_answers = _blank_answers  # type: ignore[attr-defined]
 
 
 def write_corpus(submissions_dir: Path, out_dir: Path) -> dict[str, Case]:

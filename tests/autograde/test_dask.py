@@ -72,3 +72,17 @@ def test_unreachable_scheduler_is_a_usage_error(fixture_course, tmp_path, capsys
         )
     assert code == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+def test_a_scheduler_without_workers_is_an_error_not_a_wait(fixture_course, tmp_path, monkeypatch):
+    from autograde.core import executor
+
+    monkeypatch.setattr(executor, "DASK_WORKER_WAIT_S", 2.0)
+    subs = tmp_path / "submissions"
+    write_submission(subs, "alice", FIXTURE_ID, released(fixture_course))
+    with distributed.LocalCluster(n_workers=0, dashboard_address=None) as cluster:
+        code = main(
+            ["--root", str(fixture_course.root), "grade", str(subs), "--quiet",
+             "--out", str(tmp_path / "out"), "--scheduler", cluster.scheduler_address]
+        )  # fmt: skip
+    assert code == 2, "no worker is a usage error (exit code 2)"

@@ -241,3 +241,27 @@ def test_progress_bar_lines_and_quiet(graded):
         text = stream.getvalue()
         assert (expect in text) if expect else text == ""
         assert progress.counts["graded"] == 3
+
+
+def test_symbolic_links_are_reported_not_followed(tmp_path):
+    # From an unpacked archive a link could point at another student's work or a solution.
+    nested = tmp_path / "nested"
+    target = nested / "alice" / FIXTURE_ID / f"{FIXTURE_ID}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text("{}")
+    (nested / "bob" / FIXTURE_ID).mkdir(parents=True)
+    (nested / "bob" / FIXTURE_ID / f"{FIXTURE_ID}.ipynb").symlink_to(target)
+    (nested / "carol").symlink_to(nested / "alice")
+    (nested / "dave").mkdir()
+    (nested / "dave" / FIXTURE_ID).symlink_to(target.parent)
+    problems = {s.student: s.problem for s in find_submissions(nested, FIXTURE_ID)}
+    assert problems["alice"] == ""
+    for student in ("bob", "carol", "dave"):
+        assert "symbolic link" in problems[student], (student, problems[student])
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "erin.ipynb").write_text("{}")
+    (flat / "frank.ipynb").symlink_to(flat / "erin.ipynb")
+    problems = {s.student: s.problem for s in find_submissions(flat, FIXTURE_ID)}
+    assert problems == {"erin": "", "frank": problems["frank"]}
+    assert "symbolic link" in problems["frank"]

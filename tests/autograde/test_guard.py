@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import nbformat
+import numpy
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
 from autograde.core.cells import is_test
-from autograde.core.guard import find_tampering
+from autograde.core.guard import (
+    SECRET_EXPRESSION,
+    SNAPSHOT_SOURCE,
+    find_tampering,
+    read_restore,
+    read_secret,
+    restore_expression,
+)
 from tests.autograde.course_helpers import REAL_COURSE
 
 TAMPERING = {
@@ -24,6 +35,11 @@ TAMPERING = {
     "sys.modules": "import sys\nsys.modules['numpy'] = None",
     "grader state": "__autograde_restore = lambda: None",
     "scipy": "from scipy import stats\nstats.kstest = lambda *a, **k: (0, 1.0)",
+    "user expressions": "get_ipython().user_expressions = lambda expressions: {}",
+    "array protocol": "class Liar(np.ndarray):\n    def __array_ufunc__(self, *a, **k):\n"
+    "        return np.True_",
+    "array function": "class Liar:\n    __array_function__ = lambda *a, **k: True",
+    "isinstance": "class Meta(type):\n    def __instancecheck__(cls, obj):\n        return True",
 }
 
 HONEST = {
@@ -34,6 +50,8 @@ HONEST = {
     "pandas options": "import pandas as pd\npd.options.display.max_rows = 5",
     "magics": "%matplotlib inline\n!ls\nimport math\nmath.sqrt(2)",
     "shadowing a name": "total = sum([1, 2])\nresult = max(total, 3)",
+    "a class": "class Point:\n    def __init__(self, x):\n        self.x = x\n\n"
+    "    def __eq__(self, other):\n        return self.x == other.x",
 }
 
 
@@ -65,3 +83,35 @@ def test_no_solution_notebook_is_flagged(assignment_id):
         (i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_test(c)
     ]
     assert find_tampering(cells) == []
+
+
+def test_a_restore_answer_is_trusted_only_with_the_right_token():
+    secret, nonce = "5ec7e7", "n0nce"
+    token = hashlib.sha256((secret + nonce).encode()).hexdigest()
+    assert read_restore(repr(token), secret, nonce) == []
+    found = ["numpy.isclose was replaced", "a tracing or profiling hook was installed"]
+    assert read_restore(repr("\n".join([token, *found])), secret, nonce) == found
+    assert read_restore(repr(token), secret, "another nonce") is None, "a replayed answer"
+    assert read_restore(repr(token), None, nonce) is None, "no secret: nothing can be trusted"
+    for forged in (None, "", "''", repr(nonce), "42", "not python", repr([token])):
+        assert read_restore(forged, secret, nonce) is None, forged
+    assert read_secret(repr(secret)) == secret
+    assert read_secret(repr("")) is None and read_secret(None) is None
+
+
+def test_the_secret_is_given_once():
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell(SNAPSHOT_SOURCE)
+        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
+        assert secret and len(secret) == 32
+        assert shell.ev(SECRET_EXPRESSION) == "", "a later call (student code) must get nothing"
+        nonce, expression = restore_expression()
+        shell.run_cell("import numpy\nvars(numpy)['isclose'] = lambda *a, **k: True")
+        assert read_restore(repr(shell.ev(expression)), secret, nonce) == [
+            "numpy.isclose was replaced"
+        ]
+        assert shell.ev("numpy.isclose(1, 2)") is numpy.False_, "the restore put numpy back"
+        assert read_restore(repr(shell.ev(expression)), secret, nonce) == [], "nothing undone now"
+    finally:
+        InteractiveShell.clear_instance()

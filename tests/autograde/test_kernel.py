@@ -42,3 +42,26 @@ def test_a_kernel_that_never_starts_is_crashed_with_the_reason(monkeypatch, tmp_
     assert "kernel failure: RuntimeError: Kernel died before replying" in run.reason
     assert len(calls) == kernel._KERNEL_START_ATTEMPTS
     assert run.cells[0].status == "not_run"
+
+
+def test_what_the_kernel_writes_to_its_own_fds_never_reaches_the_graders(capfd, tmp_path):
+    # A submission can write past IPython's capture (os.write, C code): 3 MB of it here.
+    flood = "import os\nfor _ in range(3):\n    os.write(1, b'Y' * 10**6)\n"
+    flood += "    os.write(2, b'Z' * 10**6)"
+    nb = new_notebook(cells=[new_code_cell(flood), new_code_cell("print('after')")])
+    run = kernel.execute_cells(nb, cwd=tmp_path, cell_timeout=60, notebook_timeout=120)
+    out, err = capfd.readouterr()
+    assert run.status == "completed", run.reason
+    assert "YYYY" not in out and "ZZZZ" not in err, "the kernel's raw output reached the grader"
+    assert "after" in nb.cells[1].outputs[0]["text"], "the kernel went on after the flood"
+
+
+def test_a_cell_can_carry_a_user_expression_evaluated_after_it(tmp_path):
+    cells = [new_code_cell("x = 6 * 7"), new_code_cell("y = 1"), new_code_cell("1 / 0")]
+    cells[0].metadata["autograde"] = {"expression": "x + 1"}
+    cells[2].metadata["autograde"] = {"expression": "x"}
+    nb = new_notebook(cells=cells)
+    run = kernel.execute_cells(nb, cwd=tmp_path, cell_timeout=60, notebook_timeout=120)
+    assert run.cells[0].expression == "43"
+    assert run.cells[1].expression is None, "no expression was asked for"
+    assert run.cells[2].expression is None, "ipykernel evaluates none after an error"
