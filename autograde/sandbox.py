@@ -19,6 +19,11 @@ the kernel, so every limit holds for the kernel and all its children:
   gradebook and ``grades.csv``, other students' folders); each path in
   ``exposed_paths`` (the installed library, the virtual environment) is
   bound back inside, read-only;
+* **no network** (with the mount namespace): the kernel gets its own network
+  namespace, with nothing in it but a loopback device that is down, so a
+  submission cannot send the hidden tests it runs anywhere, nor reach the
+  grader's network; the grader then talks to the kernel over Unix sockets in
+  its scratch folder (ZeroMQ's ``ipc`` transport) instead of TCP;
 * **another uid** (as root): the kernel runs as ``uid``, a number no other
   submission uses at the same time, so it cannot write to anything it does
   not own, cannot signal other kernels, and its fork bomb counts against its
@@ -61,6 +66,7 @@ ENV_VAR = "AUTOGRADE_SANDBOX"
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
 _MS_RDONLY = 1
 _MS_NOSUID = 2
 _MS_NODEV = 4
@@ -97,6 +103,10 @@ class SandboxPolicy:
         Folders replaced by an empty read-only tmpfs inside the sandbox.
     exposed_paths : tuple of str
         Folders inside hidden ones that stay visible, read-only.
+    network : bool
+        Keep the machine's network. False gives the kernel a network namespace
+        of its own (no network), where namespaces are available; the kernel
+        must then be reached over Unix sockets (``ipc`` transport).
     uid : int or None
         Run as this uid (and gid) when started as root.
     workdir : str or None
@@ -109,6 +119,7 @@ class SandboxPolicy:
     max_file_mb: int = 256
     hidden_paths: tuple[str, ...] = field(default_factory=tuple)
     exposed_paths: tuple[str, ...] = field(default_factory=tuple)
+    network: bool = True
     uid: int | None = None
     workdir: str | None = None
 
@@ -156,7 +167,8 @@ def policy_for(
     and the course that ``respai`` is installed from (its solutions and
     hidden tests). Exposed again, read-only: the Python installation, the
     virtual environment and the installed ``respai`` package. A folder that
-    contains the scratch folder is never hidden.
+    contains the scratch folder is never hidden. No network wherever
+    namespaces are available (:func:`isolation_level` is not ``limits-only``).
     """
     hidden = {os.path.realpath(p) for p in (*hidden_paths, os.getcwd(), Path.home())}
     exposed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
@@ -176,6 +188,7 @@ def policy_for(
         memory_mb=memory_mb,
         hidden_paths=tuple(sorted(hidden)),
         exposed_paths=tuple(sorted(exposed)),
+        network=isolation_level() == "limits-only",
         uid=uid,
         workdir=scratch,
     )
@@ -250,9 +263,9 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
     if other_uid:
         candidates += _closed_ancestors(exposed, policy.workdir)
     hidden = _outermost(candidates)
-    if not hidden:
+    if not hidden and policy.network:
         return
-    flags = _CLONE_NEWNS
+    flags = _CLONE_NEWNS | (0 if policy.network else _CLONE_NEWNET)
     uid, gid = os.geteuid(), os.getegid()
     if uid != 0:
         flags |= _CLONE_NEWUSER

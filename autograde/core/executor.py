@@ -190,6 +190,14 @@ def _pool_results(
                     except BrokenProcessPool:
                         broken.append(task)
                         continue
+                    except Exception as exc:  # grade_notebook should not raise; if it does,
+                        # that submission is reported and the class goes on.
+                        result = failed_result(
+                            task.path,
+                            task.spec,
+                            "crashed",
+                            f"internal grading error: {type(exc).__name__}: {str(exc)[:200]}",
+                        )
                     yield task, result
         pending = []
         for task in broken:

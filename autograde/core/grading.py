@@ -190,6 +190,14 @@ def grade_notebook(
         return failed_result(
             path, assignment, "invalid_notebook", str(exc), seconds=time.monotonic() - start
         )
+    except Exception as exc:  # nothing a file holds may stop the class: report it here
+        return failed_result(
+            path,
+            assignment,
+            "invalid_notebook",
+            f"not a readable notebook file: {type(exc).__name__}",
+            seconds=time.monotonic() - start,
+        )
     try:
         return _grade(
             path,
@@ -236,6 +244,8 @@ def _read(path: Path) -> nbformat.NotebookNode:
         data = json.loads(raw)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a readable notebook file: {type(exc).__name__}: {exc}") from None
+    except RecursionError:
+        raise ValueError("not a readable notebook file: JSON nested too deeply") from None
     if not isinstance(data, dict) or data.get("nbformat") != 4:
         found = data.get("nbformat") if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"not an nbformat 4 notebook (nbformat: {found!r})")

@@ -31,6 +31,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from traitlets import default
 
 from autograde import sandbox
 
@@ -178,7 +179,11 @@ def execute_cells(
         for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
             client = new_client()
             if policy is not None:
-                client.kernel_manager_class = _SandboxedKernelManager
+                client.kernel_manager_class = (
+                    _SandboxedKernelManager
+                    if policy.network
+                    else _unix_socket_manager(str(Path(cwd) / ".kernel"))
+                )
             started = False
             try:
                 with client.setup_kernel(
@@ -299,6 +304,24 @@ class _SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return sandbox.wrap_command(super().format_kernel_cmd(extra_arguments))
+
+
+def _unix_socket_manager(socket_prefix: str) -> type[_SandboxedKernelManager]:
+    """A sandboxed manager that reaches its kernel over Unix sockets ``<socket_prefix>-<n>``.
+
+    For a kernel without network: the sockets live in its scratch folder, which it can see.
+    """
+
+    class _UnixSocketKernelManager(_SandboxedKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            return socket_prefix
+
+    return _UnixSocketKernelManager
 
 
 class _BoundedClient(NotebookClient):

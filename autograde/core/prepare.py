@@ -77,6 +77,10 @@ def prepare_notebook(
             kept.append(_placeholder(gid))
             continue
         kept.append(copy.deepcopy(cell))
+        # A role is the grader's to give: a student cell posing as a guard or test cell
+        # would escape the tamper scan or count as a test.
+        if kept[-1].metadata.pop(ROLE_KEY, None) is not None:
+            prepared.tampered.append(f"cell {position + 1} carried the grader's own metadata")
         kept[-1].metadata[ORIGIN_KEY] = position + 1  # 1-based, as a student counts cells
     for test in spec.tests:
         count = len(seen_tests.get(test.grade_id, []))

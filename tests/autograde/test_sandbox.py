@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -138,3 +139,47 @@ def test_private_memory_is_capped_but_mapped_libraries_have_room(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"library_like": "allowed", "private": "MemoryError", "shared": "OSError"}
+
+
+NETWORK_PROBE = """
+import socket
+try:
+    socket.create_connection(("127.0.0.1", PORT), timeout=5).close()
+    print("reached")
+except OSError as error:
+    print(type(error).__name__)
+"""
+
+
+def test_a_sandboxed_process_has_no_network(tmp_path):
+    # A server on the grader's loopback: reachable from outside the sandbox, not from inside.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        policy = sandbox.policy_for(tmp_path, 2048, uid=200_000 + os.getpid())
+        assert policy.network is False, "namespaces are available here: no network"
+        env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+        code = NETWORK_PROBE.replace("PORT", str(port))
+        outside = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        inside = subprocess.run(
+            sandbox.wrap_command([sys.executable, "-c", code]),
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert outside.stdout.strip() == "reached", "the probe itself must work"
+    assert inside.returncode == 0, inside.stderr
+    assert inside.stdout.strip() in ("OSError", "ConnectionRefusedError"), inside.stdout
+
+
+def test_a_kernel_without_network_is_reached_over_unix_sockets(tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograde.core.kernel import execute_cells
+
+    # As grading does: a scratch folder the kernel's uid can reach (pytest's tmp_path is not).
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
+        nb = new_notebook(cells=[new_code_cell("print(6 * 7)")])
+        run = execute_cells(
+            nb, cwd=Path(scratch), cell_timeout=60, notebook_timeout=120, policy=policy
+        )
+    assert run.status == "completed", run.reason
+    assert "42" in nb.cells[0].outputs[0]["text"]
