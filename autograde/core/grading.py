@@ -50,6 +50,8 @@ DEFAULT_MEMORY_MB = 4096
 #: Graded kernels run as uid BASE + the worker's pid: unique among concurrent workers.
 _SANDBOX_UID_BASE = 200_000
 HIDDEN_FAILED = "hidden test failed"
+#: Largest submission read, MiB: a notebook with its outputs is rarely above a few.
+MAX_NOTEBOOK_MB = 200
 _MAX_MESSAGE = 500
 _RESULTS_FILE = ".respai-results.jsonl"
 
@@ -236,17 +238,28 @@ def failed_result(
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
-    """Parse and validate; raise ValueError with a reason the student can act on."""
+    """Parse and validate; raise ValueError with a reason the student can act on.
+
+    Accepted beyond what Jupyter writes, since nothing a student made should be
+    lost: a byte-order mark (UTF-8, or UTF-16 from a Windows editor) and
+    nbformat 3, upgraded to 4 as Jupyter does when it opens one.
+    """
     if path.is_symlink():  # it could point at another student's notebook or a solution
         raise ValueError(f"{path.name} is a symbolic link, not a notebook file: not followed")
     try:
-        raw = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_MB * 2**20:
+            raise ValueError(
+                f"the file is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_MB} MiB a notebook "
+                "may have: clear the outputs (Edit > Clear Outputs of All Cells) and submit again"
+            )
+        raw = _decode(path.read_bytes())
         data = json.loads(raw)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a readable notebook file: {type(exc).__name__}: {exc}") from None
     except RecursionError:
         raise ValueError("not a readable notebook file: JSON nested too deeply") from None
-    if not isinstance(data, dict) or data.get("nbformat") != 4:
+    if not isinstance(data, dict) or data.get("nbformat") not in (3, 4):
         found = data.get("nbformat") if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"not an nbformat 4 notebook (nbformat: {found!r})")
     try:
@@ -257,6 +270,12 @@ def _read(path: Path) -> nbformat.NotebookNode:
         message = message if len(message) <= 200 else message[:200] + " ..."
         raise ValueError(f"invalid notebook structure: {message}") from None
     return nb
+
+
+def _decode(content: bytes) -> str:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return content.decode("utf-16")
+    return content.decode("utf-8-sig")
 
 
 def _grade(

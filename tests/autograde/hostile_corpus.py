@@ -121,6 +121,15 @@ def _writes_everywhere(corpus: Corpus) -> nbformat.NotebookNode:
     return corpus.prefixed(SPLIT, code)
 
 
+def _poses_as_grader_cell(corpus: Corpus) -> nbformat.NotebookNode:
+    """np.isclose patched in a cell labelled as the grader's, to escape the tamper scan."""
+    nb = corpus.full(**{RR: "np.isclose = lambda *a, **k: True\n" + corpus.solution[RR]})
+    for cell in nb.cells:
+        if grade_id(cell) == RR:
+            cell.metadata["autograde"] = {"role": "guard"}
+    return nb
+
+
 def _reads_hidden_tests(corpus: Corpus) -> nbformat.NotebookNode:
     path = REAL_COURSE.source_notebook(ASSIGNMENT)
     code = (
@@ -349,6 +358,20 @@ def cases() -> list[Case]:
             "graded",
             FULL,
             "40 MB written to fd 1 and 2: drained by the grader, never shown, grading unaffected",
+        ),
+        Case(
+            "zb_json_nested_too_deeply",
+            lambda c: "[" * 200_000 + "]" * 200_000,
+            "invalid_notebook",
+            0,
+            "a file that makes the JSON parser recurse until it fails",
+        ),
+        Case(
+            "zc_poses_as_a_grader_cell",
+            _poses_as_grader_cell,
+            "tampered",
+            FULL,
+            "a cell carrying the grader's metadata: stripped, scanned like any other",
         ),
         Case(
             "w_sleeps_under_the_cell_limit",

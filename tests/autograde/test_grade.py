@@ -47,6 +47,9 @@ EXPECTED = {  # student: (test_add, test_mean, status)
     "grace": (2, 0, "crashed"),
     "heidi": (0, 0, "tampered"),
     "ivan": (0, 0, "invalid_notebook"),
+    "judy": (2, 3, "graded"),  # saved as UTF-16 by a Windows editor
+    "ken": (2, 3, "graded"),  # nbformat 3, from an old Jupyter
+    "leo": (2, 3, "graded"),  # UTF-8 with a byte-order mark
 }
 
 
@@ -70,6 +73,10 @@ def fixture_class(course, root: Path) -> None:
     heidi = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     write_submission(root, "heidi", FIXTURE_ID, heidi)
     write_submission(root, "ivan", FIXTURE_ID, '{"nbformat": 4, "nbformat_minor": 5}')
+    text = nbformat.writes(full)
+    write_submission(root, "judy", FIXTURE_ID, "").write_bytes(text.encode("utf-16"))
+    write_submission(root, "ken", FIXTURE_ID, nbformat.writes(nbformat.convert(full, 3), 3))
+    write_submission(root, "leo", FIXTURE_ID, "").write_bytes(text.encode("utf-8-sig"))
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +220,13 @@ def test_examples_and_broken_submissions_of_the_real_course(tmp_path):
         text = page.read_text()
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"{page} shows hidden test lines {leaked[:3]}"
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from autograde.core import grading
+
+    path = tmp_path / "big.ipynb"
+    path.write_text("{}" + " " * 2**20)
+    monkeypatch.setattr(grading, "MAX_NOTEBOOK_MB", 1)
+    with pytest.raises(ValueError, match="over the 1 MiB a notebook may have: clear the outputs"):
+        grading._read(path)
