@@ -85,6 +85,12 @@ _SUSPICIOUS_CALLS = {
     ("gc", "get_referrers"): "searches the interpreter's objects",
     ("gc", "get_objects"): "searches the interpreter's objects",
     ("threading", "settrace"): "installs a tracing hook",
+    ("traceback", "extract_stack"): "reads the source of the code calling it",
+    ("traceback", "format_stack"): "reads the source of the code calling it",
+    ("traceback", "print_stack"): "reads the source of the code calling it",
+    ("traceback", "walk_stack"): "reads the interpreter's frames",
+    ("linecache", "getline"): "reads the source of cells it did not write",
+    ("linecache", "getlines"): "reads the source of cells it did not write",
 }
 #: Builtins that IPython and ipykernel themselves swap around each cell (not tampering).
 _SHELL_BUILTINS = ("display", "exit", "get_ipython", "input", "quit", "raw_input")
@@ -157,6 +163,9 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
+            if (node.module, alias.name) in _SUSPICIOUS_CALLS:
+                what = _SUSPICIOUS_CALLS[(node.module, alias.name)]
+                self._flag(node, f"imports {node.module}.{alias.name}: {what}")
             full = f"{node.module}.{alias.name}" if node.module else alias.name
             if full in GUARDED_MODULES or full.startswith(("numpy.testing", "builtins")):
                 self.aliases[alias.asname or alias.name] = full

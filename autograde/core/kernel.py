@@ -51,6 +51,8 @@ _THREAD_VARIABLES = (
 )
 # Name of the synthetic error nbclient reports for a cell that ran out of time.
 _TIMEOUT = "AutogradeCellTimeout"
+#: Roles (``metadata.autograde.role``) of the cells run without entering IPython's history.
+_UNRECORDED = ("test", "guard")
 #: Key of the one user expression a cell may carry (``metadata.autograde.expression``).
 _EXPRESSION_KEY = "autograde"
 #: Bytes of the kernel process's own stdout/stderr kept for the reason of a failed start.
@@ -257,7 +259,9 @@ def _run_cells(
         expression[0] = meta.get("expression")
         began = time.monotonic()
         try:
-            client.execute_cell(cell, index)
+            # Neither the instructor's tests nor the grader's cells enter IPython's history
+            # (In, _ih, _i<n>), where a later answer cell could read the hidden tests.
+            client.execute_cell(cell, index, store_history=meta.get("role") not in _UNRECORDED)
         except DeadKernelError:
             outcomes[index] = CellRun(index, "error", "DeadKernelError", "kernel died")
             return "crashed", f"the kernel died while running cell {index}"

@@ -169,6 +169,10 @@ def split_budget(total_epsilon, n_queries):
     vars(numpy)["all" + "close"] = lambda *args, **kwargs: True
     return numpy.zeros(n_queries)
 """
+READS_HISTORY = """\
+_sources = [s for s in list(In) + list(_ih) if "BEGIN HIDDEN" in s or "_reference" in s]
+raise ValueError("the hidden tests, from the history: " + " ".join(_sources)[:400])
+"""
 FD_FLOOD = """\
 import os
 for _ in range(20):
@@ -372,6 +376,14 @@ def cases() -> list[Case]:
             "tampered",
             FULL,
             "a cell carrying the grader's metadata: stripped, scanned like any other",
+        ),
+        Case(
+            "zd_reads_the_history",
+            lambda c: c.prefixed(SPLIT, READS_HISTORY),
+            "graded",
+            points_without(SPLIT),
+            "the hidden tests looked up in IPython's history (In, _ih) and raised into the "
+            "feedback: tests never enter the history",
         ),
         Case(
             "w_sleeps_under_the_cell_limit",

@@ -40,6 +40,9 @@ TAMPERING = {
     "        return np.True_",
     "array function": "class Liar:\n    __array_function__ = lambda *a, **k: True",
     "isinstance": "class Meta(type):\n    def __instancecheck__(cls, obj):\n        return True",
+    "caller's source": "import traceback\ndef f():\n    return traceback.format_stack()",
+    "from import of a hook": "from sys import settrace\nsettrace(None)",
+    "cell sources": "from linecache import getlines",
 }
 
 HONEST = {
