@@ -30,7 +30,10 @@ the kernel, so every limit holds for the kernel and all its children:
   own process limit only. :func:`kill_uid` removes every process it left.
 
 Where namespaces are not available (macOS, a container without
-``CAP_SYS_ADMIN``) only the resource limits apply; :func:`isolation_level`
+``CAP_SYS_ADMIN``: tried once in a child process, :func:`namespaces_work`)
+the kernel keeps the network and sees every file its uid may read: it then
+runs under its own uid with the resource limits where that uid can reach the
+Python installation, else with the limits only. :func:`isolation_level`
 says which level a policy gets on this machine, and ``autograde grade``
 prints it.
 
@@ -40,13 +43,17 @@ The policy reaches the launcher in the environment variable
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import functools
 import importlib.util
 import json
 import os
 import resource
 import signal
+import stat
+import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -103,6 +110,9 @@ class SandboxPolicy:
         Folders replaced by an empty read-only tmpfs inside the sandbox.
     exposed_paths : tuple of str
         Folders inside hidden ones that stay visible, read-only.
+    private_view : bool
+        Build the private view (mount namespace) at all; False where the
+        machine does not allow namespaces (:func:`namespaces_work`).
     network : bool
         Keep the machine's network. False gives the kernel a network namespace
         of its own (no network), where namespaces are available; the kernel
@@ -119,6 +129,7 @@ class SandboxPolicy:
     max_file_mb: int = 256
     hidden_paths: tuple[str, ...] = field(default_factory=tuple)
     exposed_paths: tuple[str, ...] = field(default_factory=tuple)
+    private_view: bool = True
     network: bool = True
     uid: int | None = None
     workdir: str | None = None
@@ -140,19 +151,57 @@ def wrap_command(command: list[str]) -> list[str]:
 
 
 def isolation_level() -> str:
-    """``"full"`` (root: namespaces + own uid), ``"namespaces"`` or ``"limits-only"``."""
+    """What a graded kernel gets on this machine.
+
+    ``"full"`` (root: private view, no network, own uid), ``"namespaces"``
+    (private view and no network through an unprivileged user namespace),
+    ``"uid"`` (root where namespaces are blocked, e.g. a container without
+    ``CAP_SYS_ADMIN``: own uid and limits, if that uid can reach the Python
+    installation) or ``"limits-only"``. Namespaces
+    are tried once, in a child process (:func:`namespaces_work`), rather than
+    assumed: a root that cannot create them would otherwise fail every kernel.
+    """
+    root = os.geteuid() == 0
+    if sys.platform == "linux" and namespaces_work():
+        return "full" if root else "namespaces"
+    return "uid" if root and _python_reachable_by_others() else "limits-only"
+
+
+def _python_reachable_by_others() -> bool:
+    """Can another uid run this Python without the private view (every folder above it o+x)?"""
+    for path in {os.path.realpath(sys.executable), os.path.realpath(sys.prefix)}:
+        for folder in [*Path(path).parents, Path(path)]:
+            if folder.is_dir() and not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def namespaces_work() -> bool:
+    """True if this process may build the sandbox's private view (tried in a child process)."""
     if sys.platform != "linux":
-        return "limits-only"
-    if os.geteuid() == 0:
-        return "full"
-    return "namespaces" if _userns_allowed() else "limits-only"
-
-
-def _userns_allowed() -> bool:
+        return False
     try:
-        return Path("/proc/sys/kernel/unprivileged_userns_clone").read_text().strip() != "0"
-    except OSError:
-        return Path("/proc/self/ns/user").exists()
+        done = subprocess.run(
+            [sys.executable, "-m", "autograde.sandbox", "--probe"],
+            capture_output=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if k != ENV_VAR},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def _probe() -> None:
+    """Build a private view that hides a temporary folder, without network; exit 0 if it works."""
+    with tempfile.TemporaryDirectory(prefix="autograde-probe-") as folder:
+        hidden = os.path.join(folder, "hidden")
+        os.mkdir(hidden)
+        _private_view(
+            SandboxPolicy(hidden_paths=(hidden,), network=False, workdir=folder), other_uid=False
+        )
+        _check(_libc().umount2(hidden.encode(), _MNT_DETACH), f"umount {hidden}")
 
 
 # --- the policy of a graded kernel ---
@@ -188,8 +237,11 @@ def policy_for(
         memory_mb=memory_mb,
         hidden_paths=tuple(sorted(hidden)),
         exposed_paths=tuple(sorted(exposed)),
-        network=isolation_level() == "limits-only",
-        uid=uid,
+        private_view=namespaces_work(),
+        network=not namespaces_work(),
+        # Without the private view, another uid cannot reach a Python under a closed
+        # folder (/root/.pyenv): the kernel then keeps the grader's uid (limits only).
+        uid=uid if namespaces_work() or _python_reachable_by_others() else None,
         workdir=scratch,
     )
 
@@ -290,6 +342,10 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
         _mount(libc, stage, path, None, _MS_BIND | _MS_REC)
         _mount(libc, None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
         _check(libc.umount2(stage.encode(), _MNT_DETACH), f"umount {stage}")
+    # The staging folders are on the real /tmp: leave nothing there.
+    for folder in [stage for stage, _ in staged] + [stage_root]:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
     for path in hidden:
         _mount(libc, None, path, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
 
@@ -362,6 +418,9 @@ def kill_uid(uid: int) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Apply the policy from ``$AUTOGRADE_SANDBOX`` to this process, then exec the kernel."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--probe"]:
+        _probe()
+        return
     if "--" not in args or args.index("--") == len(args) - 1:
         raise SystemExit("usage: python -m autograde.sandbox -- KERNEL COMMAND ...")
     command = args[args.index("--") + 1 :]
@@ -369,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     use_uid = policy.uid is not None and os.geteuid() == 0
     if use_uid:
         command = _give_to_uid(command, policy)
-    if sys.platform == "linux" and isolation_level() != "limits-only":
+    if sys.platform == "linux" and policy.private_view:
         _private_view(policy, other_uid=use_uid)
     if use_uid:
         os.environ["HOME"] = policy.workdir or "/tmp"

@@ -183,3 +183,26 @@ def test_a_kernel_without_network_is_reached_over_unix_sockets(tmp_path):
         )
     assert run.status == "completed", run.reason
     assert "42" in nb.cells[0].outputs[0]["text"]
+
+
+def test_where_namespaces_are_blocked_kernels_still_run_with_limits(monkeypatch):
+    # A container without CAP_SYS_ADMIN: root, but unshare() fails. Kernels must still start.
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograde.core.kernel import execute_cells
+
+    assert sandbox.namespaces_work(), "tried in a child process, and they work here"
+    monkeypatch.setattr(sandbox, "namespaces_work", lambda: False)
+    other_uid = os.geteuid() == 0 and sandbox._python_reachable_by_others()
+    assert sandbox.isolation_level() == ("uid" if other_uid else "limits-only")
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
+        assert (policy.private_view, policy.network) == (False, True)
+        assert (policy.uid is not None) == other_uid
+        nb = new_notebook(cells=[new_code_cell("import os\nprint(os.getuid())")])
+        run = execute_cells(
+            nb, cwd=Path(scratch), cell_timeout=60, notebook_timeout=120, policy=policy
+        )
+    assert run.status == "completed", run.reason
+    expected_uid = policy.uid if other_uid else os.geteuid()
+    assert nb.cells[0].outputs[0]["text"].strip() == str(expected_uid)
