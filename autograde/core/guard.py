@@ -325,6 +325,8 @@ def __autograde_make_guard():
     def undone():
         found = []
         for module, namespace in saved:
+            if sys.modules.get(module.__name__) is not module:
+                found.append(f"sys.modules[{{module.__name__!r}}] was replaced")
             current = vars(module)
             for key, value in namespace.items():
                 if current.get(key, undone) is not value and not key.startswith("_"):
@@ -349,6 +351,7 @@ def __autograde_make_guard():
     def restore(nonce=""):
         found = undone()
         for module, namespace in saved:
+            sys.modules[module.__name__] = module
             current = vars(module)
             for key, value in namespace.items():
                 if current.get(key, restore) is not value:

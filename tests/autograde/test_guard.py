@@ -115,6 +115,11 @@ def test_the_secret_is_given_once():
             "numpy.isclose was replaced"
         ]
         assert shell.ev("numpy.isclose(1, 2)") is numpy.False_, "the restore put numpy back"
+        shell.run_cell("import sys, types\nsys.modules.update(numpy=types.ModuleType('numpy'))")
+        assert read_restore(repr(shell.ev(expression)), secret, nonce) == [
+            "sys.modules['numpy'] was replaced"
+        ]
+        assert shell.ev("__import__('numpy')") is numpy
         assert read_restore(repr(shell.ev(expression)), secret, nonce) == [], "nothing undone now"
     finally:
         InteractiveShell.clear_instance()
