@@ -9,7 +9,13 @@ import pytest
 
 from respai.privacy import mechanisms
 from respai.privacy.mechanisms import laplace_mechanism as aliased_reference
-from respai.testing import assert_not_reference, call_watching, is_copy_of
+from respai.testing import (
+    SHORTCUT_PREFIX,
+    assert_not_reference,
+    call_watching,
+    is_copy_of,
+    is_shortcut_message,
+)
 
 
 def honest(value, sensitivity, epsilon, *, rng=None):
@@ -101,3 +107,41 @@ def test_call_watching_sees_aliased_and_nested_calls_and_restores_the_profiler()
         assert sys.getprofile() is outer_hook
     finally:
         sys.setprofile(None)
+
+
+def test_a_function_that_switches_the_watch_off_fails_the_check():
+    def _reference(x):
+        return x + 1
+
+    def switches_it_off(x):
+        getattr(sys, "setpro" + "file")(None)  # dodges a static scan for sys.setprofile
+        return _reference(x)
+
+    def swaps_it_and_back(x):
+        watch = sys.getprofile()
+        sys.setprofile(None)
+        result = _reference(x)
+        sys.setprofile(watch)
+        return result
+
+    for blinding in (switches_it_off, swaps_it_and_back):
+        with pytest.raises(AssertionError, match="changed the interpreter's profiling hook") as err:
+            assert_not_reference(blinding, _reference, 1)
+        assert is_shortcut_message(str(err.value))
+        assert sys.getprofile() is None, "the previous hook is back"
+    assert assert_not_reference(lambda x: x + 1, _reference, 1) == 2, "honest code passes"
+
+
+def test_only_the_exact_shortcut_messages_are_recognised():
+    def _reference(x):
+        return x
+
+    def cheat(x):
+        return _reference(x)
+
+    with pytest.raises(AssertionError) as err:
+        assert_not_reference(cheat, _reference, 1)
+    assert is_shortcut_message(str(err.value))
+    # A submission can raise the prefix itself, with a hidden test's source after it.
+    assert not is_shortcut_message(f"{SHORTCUT_PREFIX} assert np.isclose(hidden(3), 7)")
+    assert not is_shortcut_message(str(err.value) + " assert hidden(3) == 7")

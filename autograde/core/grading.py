@@ -32,7 +32,7 @@ from autograde.core.kernel import CellRun, NotebookRun, execute_cells
 from autograde.core.prepare import ROLE_KEY, describe_cell, prepare_notebook
 from autograde.core.spec import AssignmentSpec, ManualSpec
 from respai.results import RESULTS_FILE_ENV, read_results_file
-from respai.testing import SHORTCUT_PREFIX
+from respai.testing import is_shortcut_message
 
 __all__ = [
     "STATUSES",
@@ -474,7 +474,7 @@ def _message(outcome: CellRun, hidden: bool, run: NotebookRun) -> str:
     if outcome.status == "not_run":
         return f"not run: {run.reason}" if run.reason else "not run"
     if hidden:
-        if outcome.ename == "AssertionError" and outcome.evalue.startswith(SHORTCUT_PREFIX):
+        if outcome.ename == "AssertionError" and is_shortcut_message(outcome.evalue):
             # The anti-shortcut check's text is fixed: safe, and the student must know why.
             return f"{HIDDEN_FAILED}: {outcome.evalue[:_MAX_MESSAGE]}"
         return HIDDEN_FAILED + (" (time limit)" if outcome.status == "timeout" else "")

@@ -10,18 +10,45 @@ from __future__ import annotations
 import ast
 import dis
 import inspect
+import re
 import sys
 import textwrap
+import threading
 import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SHORTCUT_PREFIX", "assert_not_reference", "call_watching", "is_copy_of"]
+__all__ = [
+    "SHORTCUT_PREFIX",
+    "assert_not_reference",
+    "call_watching",
+    "is_copy_of",
+    "is_shortcut_message",
+]
 
 #: Starts every message of :func:`assert_not_reference`. The grader shows
 #: messages with this prefix in feedback even when the check is hidden: the
 #: text is fixed and reveals nothing of the hidden tests.
 SHORTCUT_PREFIX = "No points for this exercise:"
+#: The messages this module raises, exactly: the only hidden-test failures the grader shows.
+_SHORTCUT_MESSAGES = re.compile(
+    re.escape(SHORTCUT_PREFIX)
+    + r" `[A-Za-z_]\w*` (?:is the library's reference implementation [A-Za-z_][\w.<>]*"
+    r" \(or a copy of it\)\. This exercise asks you to implement it yourself\."
+    r"|calls the library's reference implementation [A-Za-z_][\w.<>]*\. This exercise asks"
+    r" you to implement it yourself \(NumPy is enough\)\."
+    r"|changed the interpreter's profiling hook while it ran, so the check that it does not"
+    r" call the library's reference implementation could not watch it\. Remove that call\.)"
+)
+
+
+def is_shortcut_message(text: str) -> bool:
+    """True if ``text`` is exactly one of this module's messages (safe to show from a hidden test).
+
+    A message that only starts with :data:`SHORTCUT_PREFIX` is not enough: a
+    submission can raise one itself, with the hidden test's source after it.
+    """
+    return _SHORTCUT_MESSAGES.fullmatch(text) is not None
 
 
 def _code_of(function: Callable) -> types.CodeType | None:
@@ -111,25 +138,44 @@ def call_watching(
     imported or aliased (decorators are unwrapped). The previous profiling
     hook is put back afterwards, also when ``function`` raises.
 
+    Raises
+    ------
+    AssertionError
+        (a :data:`SHORTCUT_PREFIX` message) if ``function`` calls
+        ``sys.setprofile``, ``sys.settrace`` or ``threading.setprofile``, or
+        leaves another profiler installed: it could hide the call it is
+        watched for.
+
     Returns
     -------
     tuple
         What ``function`` returned, and whether ``target_fn``'s code object ran.
     """
     target_code = _code_of(target_fn)
-    seen = False
+    seen = blinded = False
+    hooks = (sys.setprofile, sys.settrace, threading.setprofile)
 
     def watch(frame: types.FrameType, event: str, arg: object) -> None:
-        nonlocal seen
+        nonlocal seen, blinded
         if event == "call" and frame.f_code is target_code:
             seen = True
+        elif event == "c_call" and any(arg is hook for hook in hooks):
+            blinded = True  # the call is about to switch the watch off (or swap it)
 
     previous = sys.getprofile()
     sys.setprofile(watch)
     try:
         result = function(*args, **kwargs)
     finally:
+        # Read before our own sys.setprofile call below, which the watch also sees.
+        intact = not blinded and sys.getprofile() is watch
         sys.setprofile(previous)
+    if not intact:
+        raise AssertionError(
+            f"{SHORTCUT_PREFIX} `{getattr(function, '__name__', 'the function')}` changed the "
+            "interpreter's profiling hook while it ran, so the check that it does not call the "
+            "library's reference implementation could not watch it. Remove that call."
+        )
     return result, seen
 
 
