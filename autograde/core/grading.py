@@ -414,7 +414,7 @@ def _guard_checks(nb, run: NotebookRun) -> tuple[dict[int, str], list[str]]:
     during: dict[str, list[str]] = {}  # what changed while the tests ran
     for index, outcome in sorted(run.cells.items()):
         meta = _test_meta(nb, index)
-        if not meta or outcome.status != "ok":
+        if not meta or outcome.status == "not_run":
             continue
         gid = meta["grade_id"]
         restore = run.cells.get(index - 1)
@@ -423,12 +423,14 @@ def _guard_checks(nb, run: NotebookRun) -> tuple[dict[int, str], list[str]]:
             secret,
             nb.cells[index - 1].metadata.get(ROLE_KEY, {}).get("nonce", ""),
         )
+        for what in found_before or ():  # reported whether the test then passed or not
+            before.setdefault(what, []).append(gid)
+        if outcome.status != "ok":
+            continue  # no points to withhold, and ipykernel evaluates no expression after it
         found_during = read_restore(outcome.expression, secret, meta.get("nonce", ""))
         if found_before is None:
             untrusted[index] = "not graded: the grader could not restore a clean state before it"
             silent.append(gid)
-        for what in found_before or ():
-            before.setdefault(what, []).append(gid)
         if found_during is None or found_during:
             untrusted.setdefault(index, "not graded: the grader's state was changed while it ran")
             for what in found_during or ["the grader's check did not answer"]:

@@ -300,6 +300,58 @@ def __autograde_make_guard():
             pass
     saved = [(module, dict(vars(module))) for module in modules]
     shell = get_ipython()
+
+    def function_in(value):
+        # The Python function behind a value (numpy's dispatchers, methods, properties).
+        for attribute in ("_implementation", "__func__", "fget"):
+            try:
+                inner = object.__getattribute__(value, attribute)
+            except Exception:
+                continue
+            if isinstance(inner, types.FunctionType):
+                return inner
+        return value if isinstance(value, types.FunctionType) else None
+
+    def functions(target):
+        # name -> (value, function, code, defaults, keyword defaults): code can be swapped in place.
+        table = {{}}
+        for name, value in list(vars(target).items()):
+            function = function_in(value)
+            if function is not None or callable(value):
+                kwdefaults = getattr(function, "__kwdefaults__", None)
+                table[name] = (
+                    value, function, getattr(function, "__code__", None),
+                    getattr(function, "__defaults__", None),
+                    kwdefaults, dict(kwdefaults) if kwdefaults else None,
+                )
+        return table
+
+    def added(target, table):
+        # Callables put on an instance over its class's, or on a class over a base class's.
+        if isinstance(target, type):
+            shadows = lambda name: any(name in vars(base) for base in target.__mro__[1:])
+        else:
+            shadows = lambda name: hasattr(type(target), name)
+        return [
+            name for name, now in list(vars(target).items())
+            if name not in table and name != "CustomTB" and callable(now) and shadows(name)
+        ]
+
+    # What runs a cell: the shell, its transformer manager and compiler, the kernel, and
+    # their classes. A submission can replace a method there (shell.transform_cell, the
+    # kernel's do_execute) to turn every test into `pass`.
+    machinery = []
+    parts = (shell, shell.input_transformer_manager, shell.compile, getattr(shell, "kernel", None))
+    for part in parts:
+        if part is None:
+            continue
+        label = type(part).__name__
+        machinery.append((label, part, functions(part)))
+        machinery += [
+            (f"{{cls.__module__}}.{{cls.__qualname__}}", cls, functions(cls))
+            for cls in type(part).__mro__ if cls is not object
+        ]
+    watched = machinery + [(module.__name__, module, functions(module)) for module in modules]
     hooks = (
         list(shell.input_transformers_cleanup),
         list(shell.input_transformers_post),
@@ -334,6 +386,27 @@ def __autograde_make_guard():
                         continue
                     if callable(value) or isinstance(value, types.ModuleType):
                         found.append(f"{{module.__name__}}.{{key}} was replaced")
+        for label, target, table in watched:
+            current = vars(target)
+            for name, (value, function, code, defaults, kwdefaults, items) in table.items():
+                now = current.get(name, undone)
+                if name == "CustomTB":
+                    continue  # set_custom_exc, which restore() calls, rebinds it
+                if now is not value:
+                    if not isinstance(target, types.ModuleType):  # modules: checked above
+                        found.append(f"{{label}}.{{name}} was replaced")
+                elif function is not None and (
+                    function.__code__ is not code
+                    or function.__defaults__ is not defaults
+                    or function.__kwdefaults__ is not kwdefaults
+                    or (items and any(kwdefaults.get(k, undone) is not v for k, v in items.items()))
+                ):
+                    found.append(f"the code of {{label}}.{{name}} was replaced")
+            if not isinstance(target, types.ModuleType):
+                found += [
+                    f"{{label}}.{{name}} was replaced"
+                    for name in added(target, table)
+                ]
         if sys.gettrace() is not None or sys.getprofile() is not None:
             found.append("a tracing or profiling hook was installed")
         lists = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
@@ -356,6 +429,26 @@ def __autograde_make_guard():
             for key, value in namespace.items():
                 if current.get(key, restore) is not value:
                     current[key] = value
+        for label, target, table in watched:
+            current = vars(target)
+            for name, (value, function, code, defaults, kwdefaults, items) in table.items():
+                if current.get(name, restore) is not value:
+                    try:
+                        setattr(target, name, value)
+                    except (AttributeError, TypeError):
+                        pass
+                if function is not None:
+                    function.__code__, function.__defaults__ = code, defaults
+                    function.__kwdefaults__ = kwdefaults
+                    if items:
+                        kwdefaults.clear()
+                        kwdefaults.update(items)
+            if not isinstance(target, types.ModuleType):
+                for name in added(target, table):
+                    try:
+                        delattr(target, name)
+                    except (AttributeError, TypeError):
+                        pass
         sys.settrace(None)
         sys.setprofile(None)
         shell.input_transformers_cleanup[:] = hooks[0]

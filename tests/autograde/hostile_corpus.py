@@ -173,6 +173,35 @@ READS_HISTORY = """\
 _sources = [s for s in list(In) + list(_ih) if "BEGIN HIDDEN" in s or "_reference" in s]
 raise ValueError("the hidden tests, from the history: " + " ".join(_sources)[:400])
 """
+PATCHES_THE_SHELL_CLASS = """\
+_cls = type(get_ipython())
+_original = _cls.transform_cell
+_cls.transform_cell = lambda self, raw: "pass\\n" if "assert" in raw else _original(self, raw)
+"""
+SWAPS_NUMPY_CODE = """\
+def _always(a, b, rtol=1.e-5, atol=1.e-8, equal_nan=False):
+    return True
+_impl = np.isclose._implementation
+_impl.__code__, _impl.__defaults__ = _always.__code__, _always.__defaults__
+def split_budget(total_epsilon, n_queries):
+    return np.zeros(n_queries)
+"""
+BLINDS_THE_CALL_WATCH = """\
+import sys
+from respai.privacy.mechanisms import laplace_mechanism as _library
+def laplace_mechanism(value, sensitivity, epsilon, *, rng=None):
+    getattr(sys, "setpro" + "file")(None)
+    return _library(value, sensitivity, epsilon, rng=rng)
+"""
+FAKES_THE_SHORTCUT_MESSAGE = """\
+import sys as _sys, linecache as _lines
+def split_budget(total_epsilon, n_queries):
+    _caller = getattr(_sys, "_get" + "frame")(1)
+    _source = "".join(_lines.cache.get(_caller.f_code.co_filename, (0, 0, [""]))[2])
+    if "_reference" in _source:  # called from the hidden test: send its source out
+        raise AssertionError("No points for this exercise: " + _source[:460])
+    return np.full(n_queries, total_epsilon / n_queries)
+"""
 FD_FLOOD = """\
 import os
 for _ in range(20):
@@ -384,6 +413,34 @@ def cases() -> list[Case]:
             points_without(SPLIT),
             "the hidden tests looked up in IPython's history (In, _ih) and raised into the "
             "feedback: tests never enter the history",
+        ),
+        Case(
+            "ze_patches_the_shell_class",
+            lambda c: c.full(**{RR: PATCHES_THE_SHELL_CLASS + c.solution[RR], **c.blank_answers()}),
+            "tampered",
+            points_without(EST, SENS, LAP, SPLIT),
+            "blank answers behind a class-level transform_cell that turns tests into `pass`",
+        ),
+        Case(
+            "zf_swaps_numpy_code",
+            lambda c: c.full(**{SPLIT: SWAPS_NUMPY_CODE}),
+            "tampered",
+            points_without(SPLIT),
+            "a wrong split_budget behind np.isclose's code swapped in place (same function object)",
+        ),
+        Case(
+            "zg_blinds_the_call_watch",
+            lambda c: c.full(**{LAP: BLINDS_THE_CALL_WATCH}),
+            "graded",
+            points_without(LAP),
+            "the reference called with the profiling watch switched off: still no points",
+        ),
+        Case(
+            "zh_fakes_the_shortcut_message",
+            lambda c: c.full(**{SPLIT: FAKES_THE_SHORTCUT_MESSAGE}),
+            "graded",
+            points_without(SPLIT),
+            "the hidden test's source raised behind the shortcut prefix: not shown to the student",
         ),
         Case(
             "w_sleeps_under_the_cell_limit",
