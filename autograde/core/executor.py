@@ -49,7 +49,7 @@ __all__ = [
 
 _MAX_ATTEMPTS = 2
 #: Seconds to wait for a Dask scheduler to have at least one worker.
-DASK_WORKER_WAIT_S = 60.0
+DASK_WORKER_WAIT_S = 300.0  # queued clusters (dask-jobqueue) take minutes
 
 
 @dataclass(frozen=True)

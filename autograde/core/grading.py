@@ -262,7 +262,7 @@ def _read(path: Path) -> nbformat.NotebookNode:
         raise ValueError("not a readable notebook file: JSON nested too deeply") from None
     if not isinstance(data, dict) or data.get("nbformat") not in (3, 4):
         found = data.get("nbformat") if isinstance(data, dict) else type(data).__name__
-        raise ValueError(f"not an nbformat 4 notebook (nbformat: {found!r})")
+        raise ValueError(f"not an nbformat 3 or 4 notebook (nbformat: {found!r})")
     try:
         with warnings.catch_warnings():
             # nbformat warns (and repairs) about missing or duplicate cell ids: one line per
@@ -334,6 +334,15 @@ def _grade(
         )
         recorded = read_results_file(results_file) if record_results else {}
     untrusted, undone = _guard_checks(nb, run)
+    snapshot = run.cells.get(0)
+    if run.status == "completed" and (snapshot is None or snapshot.expression is None):
+        # The grader's first cell runs before any student code: its failure is ours.
+        why = f"{snapshot.ename}: {snapshot.evalue}" if snapshot and snapshot.ename else "no answer"
+        return failed_result(
+            path, spec, "crashed",
+            f"internal grading error: the grader's set-up cell failed ({why[:200]})",
+            seconds=time.monotonic() - start,
+        )  # fmt: skip
     tests = tuple(_score(spec, nb, run, untrusted))
     errors = tuple(
         CellError(i, meta["role"], meta.get("grade_id"), r.ename, r.evalue[:_MAX_MESSAGE])
@@ -428,6 +437,11 @@ def _guard_checks(nb, run: NotebookRun) -> tuple[dict[int, str], list[str]]:
         if outcome.status != "ok":
             continue  # no points to withhold, and ipykernel evaluates no expression after it
         found_during = read_restore(outcome.expression, secret, meta.get("nonce", ""))
+        if restore is not None and restore.status == "timeout":
+            # The kernel was still busy with an earlier cell that ran out of time: nothing to
+            # say about the submission's honesty, but the test did not run on a clean state.
+            untrusted[index] = "not graded: the kernel was still busy from an earlier time limit"
+            continue
         if found_before is None:
             untrusted[index] = "not graded: the grader could not restore a clean state before it"
             silent.append(gid)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -92,6 +93,8 @@ _SUSPICIOUS_CALLS = {
     ("linecache", "getline"): "reads the source of cells it did not write",
     ("linecache", "getlines"): "reads the source of cells it did not write",
 }
+#: Where the kernel keeps the guard (in ``sys.modules``).
+_GUARD_MODULE = "_autograde_guard"
 #: Builtins that IPython and ipykernel themselves swap around each cell (not tampering).
 _SHELL_BUILTINS = ("display", "exit", "get_ipython", "input", "quit", "raw_input")
 #: Shell methods a submission could replace on the instance; the restore removes such overrides.
@@ -141,9 +144,10 @@ def _dotted(node: ast.AST) -> str | None:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, module_aliases: dict[str, str]) -> None:
+    def __init__(self, module_aliases: dict[str, str], defined: set[str] | None = None) -> None:
         self.aliases = dict(module_aliases)
         self.shells = {"get_ipython"}  # names bound to the IPython shell
+        self.defined = defined if defined is not None else set()  # the student's own functions
         self.findings: list[tuple[int, str]] = []
 
     def _flag(self, node: ast.AST, what: str) -> None:
@@ -206,13 +210,20 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.defined.add(node.name)  # a student's own `eval(model, data)` is not the builtin
         if "autograde" in node.name:
             self._flag(node, f"defines the grader's {node.name}")
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for item in node.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign)):
+            opts_out = isinstance(item, ast.Assign) and (
+                isinstance(item.value, ast.Constant) and item.value.value is None
+            )  # `__array_ufunc__ = None` makes numpy defer to the class's operators: honest
+            if (
+                isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign))
+                and not opts_out
+            ):
                 names = (
                     [t.id for t in item.targets if isinstance(t, ast.Name)]
                     if isinstance(item, ast.Assign)
@@ -243,9 +254,11 @@ class _Scanner(ast.NodeVisitor):
             self._flag(node, f"{dotted}(): {_SUSPICIOUS_CALLS[(module, attr)]}")
         if dotted in ("setattr", "delattr") and node.args:
             target = _dotted(node.args[0]) or ""
-            if target == "__builtins__" or self._module_of(target):
+            module = self._module_of(target) or ""
+            guarded = {m.split(".")[0] for m in GUARDED_MODULES}
+            if target == "__builtins__" or module.split(".")[0] in guarded:
                 self._flag(node, f"{dotted}() on module {target}")
-        if dotted in ("exec", "eval", "compile") and node.args:
+        if dotted in ("exec", "eval", "compile") and dotted not in self.defined and node.args:
             if not isinstance(node.args[0], ast.Constant):
                 self._flag(node, f"{dotted}() of computed code (not graded code)")
         self.generic_visit(node)
@@ -271,6 +284,7 @@ def find_tampering(cells: list[tuple[int, str]]) -> list[Finding]:
     """
     findings: list[Finding] = []
     aliases: dict[str, str] = {}
+    defined: set[str] = set()
     for index, source in cells:
         lines = [
             "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
@@ -279,7 +293,7 @@ def find_tampering(cells: list[tuple[int, str]]) -> list[Finding]:
             tree = ast.parse("\n".join(lines))
         except SyntaxError:
             continue
-        scanner = _Scanner(aliases)
+        scanner = _Scanner(aliases, defined)
         scanner.visit(tree)
         aliases = scanner.aliases  # imports carry over to later cells, as in the kernel
         findings.extend(Finding(index, line, what) for line, what in scanner.findings)
@@ -296,7 +310,7 @@ def __autograde_make_guard():
     for name in {list(GUARDED_MODULES)!r}:
         try:
             modules.append(importlib.import_module(name))
-        except ImportError:
+        except Exception:  # a broken optional module must not break grading
             pass
     saved = [(module, dict(vars(module))) for module in modules]
     shell = get_ipython()
@@ -365,6 +379,8 @@ def __autograde_make_guard():
     aliases = {{"np": "numpy", "pd": "pandas", "math": "math", "stats": "scipy.stats"}}
     hidden = {{}}
     secret, revealed = os.urandom(16).hex(), []
+    tracers = (sys.gettrace(), sys.getprofile())  # the grading environment's own, if any
+    events = {{}}  # the student's event callbacks (e.g. %matplotlib inline), off during tests
     sha256 = hashlib.sha256
 
     def reveal():
@@ -407,7 +423,7 @@ def __autograde_make_guard():
                     f"{{label}}.{{name}} was replaced"
                     for name in added(target, table)
                 ]
-        if sys.gettrace() is not None or sys.getprofile() is not None:
+        if sys.gettrace() is not tracers[0] or sys.getprofile() is not tracers[1]:
             found.append("a tracing or profiling hook was installed")
         lists = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
         for name, before in zip(lists, hooks):
@@ -449,12 +465,13 @@ def __autograde_make_guard():
                         delattr(target, name)
                     except (AttributeError, TypeError):
                         pass
-        sys.settrace(None)
-        sys.setprofile(None)
+        sys.settrace(tracers[0])
+        sys.setprofile(tracers[1])
         shell.input_transformers_cleanup[:] = hooks[0]
         shell.input_transformers_post[:] = hooks[1]
         shell.ast_transformers[:] = hooks[2]
         for event, callbacks in hooks[3].items():
+            events.setdefault(event, list(shell.events.callbacks[event]))
             shell.events.callbacks[event][:] = callbacks
         shell.set_custom_exc((), None)
         for name in originals:
@@ -477,28 +494,39 @@ def __autograde_make_guard():
     def unshadow():
         shell.user_ns.update(hidden)
         hidden.clear()
+        for event, callbacks in events.items():
+            shell.events.callbacks[event][:] = callbacks
+        events.clear()
 
     return reveal, restore, unshadow
 
 
-__autograde_secret, __autograde_restore, __autograde_unshadow = __autograde_make_guard()
-del __autograde_make_guard
+def __autograde_install():
+    import sys, types
+    guard = types.ModuleType({_GUARD_MODULE!r})
+    guard.secret, guard.restore, guard.unshadow = __autograde_make_guard()
+    # In sys.modules, not only in the notebook's namespace: an honest `%reset -f` empties that.
+    sys.modules[guard.__name__] = guard
+
+
+__autograde_install()
+del __autograde_make_guard, __autograde_install
 """
 
 #: The snapshot cell's user expression: the kernel's secret, given once to the grader.
-SECRET_EXPRESSION = "__autograde_secret()"
+SECRET_EXPRESSION = f"__import__('sys').modules[{_GUARD_MODULE!r}].secret()"
 
 #: Source of the cell before every test segment (the restore itself is its user expression).
 RESTORE_SOURCE = "# autograde: the pristine state is restored here"
 
 #: Runs after every test segment: the student's own globals come back.
-UNSHADOW_SOURCE = "__autograde_unshadow()"
+UNSHADOW_SOURCE = f"__import__('sys').modules[{_GUARD_MODULE!r}].unshadow()"
 
 
 def restore_expression() -> tuple[str, str]:
     """A fresh ``(nonce, expression)`` that restores the pristine state and answers with a token."""
     nonce = secrets.token_hex(8)
-    return nonce, f"__autograde_restore({nonce!r})"
+    return nonce, f"__import__('sys').modules[{_GUARD_MODULE!r}].restore({nonce!r})"
 
 
 def read_secret(value: str | None) -> str | None:
@@ -523,8 +551,10 @@ def read_restore(value: str | None, secret: str | None, nonce: str) -> list[str]
 
 
 def _literal_str(value: str | None) -> str | None:
+    # A student's pretty-printer (rich, %load_ext rich) colours the value: drop the colours.
+    value = re.sub(r"\x1b\[[0-9;]*m", "", value) if value else value
     try:
-        text = ast.literal_eval(value) if value else None
+        text = ast.literal_eval(value.strip()) if value else None
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return text if isinstance(text, str) else None

@@ -67,6 +67,7 @@ def prepare_notebook(
     test_ids = {t.grade_id for t in spec.tests}
     kept: list[nbformat.NotebookNode] = []
     seen_tests: dict[str, list[int]] = {}
+    posing: list[int] = []  # student cells labelled as the grader's test or guard cells
     for position, cell in enumerate(student.cells):
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             continue  # a papermill-executed submission: parameters are ours to set
@@ -79,9 +80,15 @@ def prepare_notebook(
         kept.append(copy.deepcopy(cell))
         # A role is the grader's to give: a student cell posing as a guard or test cell
         # would escape the tamper scan or count as a test.
-        if kept[-1].metadata.pop(ROLE_KEY, None) is not None:
-            prepared.tampered.append(f"cell {position + 1} carried the grader's own metadata")
+        carried = kept[-1].metadata.pop(ROLE_KEY, None)
+        if isinstance(carried, dict) and (
+            carried.get("role") in ("test", "guard") or {"expression", "nonce"} & set(carried)
+        ):
+            posing.append(position + 1)
         kept[-1].metadata[ORIGIN_KEY] = position + 1  # 1-based, as a student counts cells
+    if posing:  # once, not per cell: a resubmitted executed notebook carries it everywhere
+        cells = ", ".join(map(str, posing[:5])) + (" ..." if len(posing) > 5 else "")
+        prepared.tampered.append(f"cells {cells} carried the grader's test or guard metadata")
     for test in spec.tests:
         count = len(seen_tests.get(test.grade_id, []))
         if count == 0:

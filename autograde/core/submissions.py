@@ -128,7 +128,10 @@ def _hidden(path: Path) -> bool:
 
 
 def _linked(path: Path) -> str:
-    return f"{path.name} is a symbolic link, not a file or folder: not followed"
+    return (
+        f"{path.name} is a symbolic link, not a file or folder: not followed (if you built "
+        "this folder from links, copy the files instead, e.g. cp -rL)"
+    )
 
 
 def _pick(student: str, folder: Path) -> Submission:

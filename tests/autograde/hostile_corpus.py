@@ -158,7 +158,8 @@ getattr(_shell, "input_transformers_" + "cleanup").append(lambda lines: ["pass\\
 """
 RESTORE_REPLACED = (
     """\
-globals()["__auto" + "grade_restore"] = lambda *args: ""
+import sys as _sys
+_sys.modules["_auto" + "grade_guard"].restore = lambda *args: ""
 """
     + HIDDEN_TRANSFORMER
 )

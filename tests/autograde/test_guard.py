@@ -53,6 +53,9 @@ HONEST = {
     "pandas options": "import pandas as pd\npd.options.display.max_rows = 5",
     "magics": "%matplotlib inline\n!ls\nimport math\nmath.sqrt(2)",
     "shadowing a name": "total = sum([1, 2])\nresult = max(total, 3)",
+    "own eval": "def eval(model, data):\n    return model(data)\nscore = eval(len, [1, 2])",
+    "numpy opt-out": "class Value:\n    __array_ufunc__ = None",
+    "setattr on torch": "import torch\nsetattr(torch.backends.cudnn, 'benchmark', False)",
     "a class": "class Point:\n    def __init__(self, x):\n        self.x = x\n\n"
     "    def __eq__(self, other):\n        return self.x == other.x",
 }
