@@ -157,9 +157,9 @@ def isolation_level() -> str:
     (private view and no network through an unprivileged user namespace),
     ``"uid"`` (root where namespaces are blocked, e.g. a container without
     ``CAP_SYS_ADMIN``: own uid and limits, if that uid can reach the Python
-    installation) or ``"limits-only"``. Namespaces
-    are tried once, in a child process (:func:`namespaces_work`), rather than
-    assumed: a root that cannot create them would otherwise fail every kernel.
+    installation) or ``"limits-only"``. Namespaces are tried once, in a child
+    process (:func:`namespaces_work`), rather than assumed: a root that cannot
+    create them would otherwise fail every kernel.
     """
     root = os.geteuid() == 0
     if sys.platform == "linux" and namespaces_work():
@@ -217,7 +217,7 @@ def policy_for(
     hidden tests). Exposed again, read-only: the Python installation, the
     virtual environment and the installed ``respai`` package. A folder that
     contains the scratch folder is never hidden. No network wherever
-    namespaces are available (:func:`isolation_level` is not ``limits-only``).
+    namespaces work (:func:`namespaces_work`; the ``uid`` level keeps it).
     """
     hidden = {os.path.realpath(p) for p in (*hidden_paths, os.getcwd(), Path.home())}
     exposed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}

@@ -334,7 +334,7 @@ def _grade(
         )
         recorded = read_results_file(results_file) if record_results else {}
     untrusted, undone = _guard_checks(nb, run)
-    snapshot = run.cells.get(0)
+    snapshot = _snapshot(nb, run)
     if run.status == "completed" and (snapshot is None or snapshot.expression is None):
         # The grader's first cell runs before any student code: its failure is ours.
         why = f"{snapshot.ename}: {snapshot.evalue}" if snapshot and snapshot.ename else "no answer"
@@ -408,15 +408,8 @@ def _guard_checks(nb, run: NotebookRun) -> tuple[dict[int, str], list[str]]:
     was undone while a test ran, and restores that did not answer (the test
     scores 0 in both of these cases).
     """
-    secret = next(
-        (
-            read_secret(run.cells[i].expression)
-            for i, cell in enumerate(nb.cells)
-            if i in run.cells
-            and cell.metadata.get(ROLE_KEY, {}).get("expression") == SECRET_EXPRESSION
-        ),
-        None,
-    )
+    snapshot = _snapshot(nb, run)
+    secret = read_secret(snapshot.expression) if snapshot else None
     untrusted: dict[int, str] = {}
     silent: list[str] = []  # tests whose restore did not answer
     before: dict[str, list[str]] = {}  # what was undone -> the tests it was found before
@@ -458,6 +451,19 @@ def _guard_checks(nb, run: NotebookRun) -> tuple[dict[int, str], list[str]]:
     findings += [f"found undone before {_tests(gids)}: {what}" for what, gids in before.items()]
     findings += [f"while {_tests(gids)} ran: {what}: scored 0" for what, gids in during.items()]
     return untrusted, findings
+
+
+def _snapshot(nb, run: NotebookRun) -> CellRun | None:
+    """The outcome of the grader's snapshot cell (the one whose expression gives the secret)."""
+    return next(
+        (
+            run.cells[i]
+            for i, cell in enumerate(nb.cells)
+            if i in run.cells
+            and cell.metadata.get(ROLE_KEY, {}).get("expression") == SECRET_EXPRESSION
+        ),
+        None,
+    )
 
 
 def _tests(grade_ids: list[str]) -> str:

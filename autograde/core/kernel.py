@@ -56,6 +56,8 @@ _TIMEOUT = "AutogradeCellTimeout"
 _UNRECORDED = ("test", "guard")
 #: Key of the one user expression a cell may carry (``metadata.autograde.expression``).
 _EXPRESSION_KEY = "autograde"
+#: Longest Unix socket prefix used, bytes (the system's limit is 107, and "-<n>" is added).
+_MAX_SOCKET_PATH = 100
 #: Bytes of the kernel process's own stdout/stderr kept for the reason of a failed start.
 _KERNEL_OUTPUT_TAIL = 2000
 
@@ -167,8 +169,11 @@ def execute_cells(
     # Graders run several kernels at once: one BLAS/OpenMP thread each, or
     # they oversubscribe the cores (15x slower sklearn fits were measured).
     env.update({name: "1" for name in _THREAD_VARIABLES})
-    if policy is not None and not policy.network and len(os.fsencode(str(cwd))) >= 92:
-        policy = dataclasses.replace(policy, network=True)  # see the socket path limit below
+    sockets = str(Path(cwd) / ".kernel")  # Unix socket prefix of a kernel without network
+    if policy is not None and not policy.network and len(os.fsencode(sockets)) >= _MAX_SOCKET_PATH:
+        # A Unix socket path has at most 107 bytes ("-<n>" is added): with a long TMPDIR
+        # the kernel keeps the network and is reached over TCP instead.
+        policy = dataclasses.replace(policy, network=True)
     if policy is not None:
         env[sandbox.ENV_VAR] = policy.to_env()
         env["HOME"] = str(cwd)
@@ -184,12 +189,8 @@ def execute_cells(
         for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
             client = new_client()
             if policy is not None:
-                sockets = str(Path(cwd) / ".kernel")
-                # A Unix socket path has at most 107 bytes (with "-<n>" added): with a long
-                # TMPDIR the kernel keeps the network and is reached over TCP instead.
-                isolated = not policy.network and len(os.fsencode(sockets)) < 100
                 client.kernel_manager_class = (
-                    _unix_socket_manager(sockets) if isolated else _SandboxedKernelManager
+                    _SandboxedKernelManager if policy.network else _unix_socket_manager(sockets)
                 )
             started = False
             try:

@@ -30,16 +30,30 @@ __all__ = [
 #: messages with this prefix in feedback even when the check is hidden: the
 #: text is fixed and reveals nothing of the hidden tests.
 SHORTCUT_PREFIX = "No points for this exercise:"
-#: The messages this module raises, exactly: the only hidden-test failures the grader shows.
+#: The messages this module raises, after the prefix; ``{name}`` and ``{reference}`` are
+#: the student's function and the library's (identifiers, so they carry no test source).
+_SHORTCUT_TEMPLATES = {
+    "copy": "`{name}` is the library's reference implementation {reference} (or a copy of it). "
+    "This exercise asks you to implement it yourself.",
+    "calls": "`{name}` calls the library's reference implementation {reference}. "
+    "This exercise asks you to implement it yourself (NumPy is enough).",
+    "blinded": "`{name}` changed the interpreter's profiling hook while it ran, so the check that "
+    "it does not call the library's reference implementation could not watch it. "
+    "Remove that call.",
+}
+#: Exactly those messages: the only hidden-test failures the grader shows.
 _SHORTCUT_MESSAGES = re.compile(
-    re.escape(SHORTCUT_PREFIX)
-    + r" `[A-Za-z_]\w*` (?:is the library's reference implementation [A-Za-z_][\w.<>]*"
-    r" \(or a copy of it\)\. This exercise asks you to implement it yourself\."
-    r"|calls the library's reference implementation [A-Za-z_][\w.<>]*\. This exercise asks"
-    r" you to implement it yourself \(NumPy is enough\)\."
-    r"|changed the interpreter's profiling hook while it ran, so the check that it does not"
-    r" call the library's reference implementation could not watch it\. Remove that call\.)"
+    "|".join(
+        re.escape(f"{SHORTCUT_PREFIX} {template}")
+        .replace(re.escape("{name}"), r"[A-Za-z_]\w*")
+        .replace(re.escape("{reference}"), r"[A-Za-z_][\w.<>]*")
+        for template in _SHORTCUT_TEMPLATES.values()
+    )
 )
+
+
+def _shortcut(kind: str, **fields: str) -> str:
+    return f"{SHORTCUT_PREFIX} " + _SHORTCUT_TEMPLATES[kind].format(**fields)
 
 
 def is_shortcut_message(text: str) -> bool:
@@ -172,9 +186,7 @@ def call_watching(
         sys.setprofile(previous)
     if not intact:
         raise AssertionError(
-            f"{SHORTCUT_PREFIX} `{getattr(function, '__name__', 'the function')}` changed the "
-            "interpreter's profiling hook while it ran, so the check that it does not call the "
-            "library's reference implementation could not watch it. Remove that call."
+            _shortcut("blinded", name=getattr(function, "__name__", "the function"))
         )
     return result, seen
 
@@ -202,14 +214,8 @@ def assert_not_reference(
     name = getattr(student_fn, "__name__", repr(student_fn))
     ref_name = f"{reference_fn.__module__}.{reference_fn.__qualname__}"
     if is_copy_of(student_fn, reference_fn):
-        raise AssertionError(
-            f"{SHORTCUT_PREFIX} `{name}` is the library's reference implementation {ref_name} "
-            "(or a copy of it). This exercise asks you to implement it yourself."
-        )
+        raise AssertionError(_shortcut("copy", name=name, reference=ref_name))
     result, seen = call_watching(reference_fn, student_fn, *args, **kwargs)
     if seen:
-        raise AssertionError(
-            f"{SHORTCUT_PREFIX} `{name}` calls the library's reference implementation "
-            f"{ref_name}. This exercise asks you to implement it yourself (NumPy is enough)."
-        )
+        raise AssertionError(_shortcut("calls", name=name, reference=ref_name))
     return result

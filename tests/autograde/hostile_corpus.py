@@ -367,14 +367,14 @@ def cases() -> list[Case]:
         ),
         Case(
             "x_hidden_input_transformer",
-            lambda c: c.full(**{RR: HIDDEN_TRANSFORMER + c.solution[RR], **c.blank_answers()}),
+            lambda c: c.first_answered_behind(HIDDEN_TRANSFORMER),
             "tampered",
             points_without(EST, SENS, LAP, SPLIT),
             "blank answers behind a transformer that turns every later cell into `pass`",
         ),
         Case(
             "y_restore_replaced",
-            lambda c: c.full(**{RR: RESTORE_REPLACED + c.solution[RR], **c.blank_answers()}),
+            lambda c: c.first_answered_behind(RESTORE_REPLACED),
             "tampered",
             0,
             "the grader's restore replaced too: no test can be trusted, all score 0",
@@ -417,7 +417,7 @@ def cases() -> list[Case]:
         ),
         Case(
             "ze_patches_the_shell_class",
-            lambda c: c.full(**{RR: PATCHES_THE_SHELL_CLASS + c.solution[RR], **c.blank_answers()}),
+            lambda c: c.first_answered_behind(PATCHES_THE_SHELL_CLASS),
             "tampered",
             points_without(EST, SENS, LAP, SPLIT),
             "blank answers behind a class-level transform_cell that turns tests into `pass`",
@@ -462,13 +462,15 @@ def _blank_answer(self: Corpus, cell: str) -> str:
     raise KeyError(cell)
 
 
-def _blank_answers(self: Corpus) -> dict[str, str]:
-    """Every answer cell but the first (randomized response) as released."""
-    return {cell: _blank_answer(self, cell) for cell in (EST, SENS, LAP, SPLIT)}
+def _first_answered_behind(self: Corpus, code: str) -> nbformat.NotebookNode:
+    """Only the first answer (randomized response) solved, with ``code`` run before it; the
+    other answer cells as released, so whatever ``code`` does to the tests is all they have."""
+    blanks = {cell: _blank_answer(self, cell) for cell in (EST, SENS, LAP, SPLIT)}
+    return self.full(**{RR: code + self.solution[RR], **blanks})
 
 
 Corpus.blank_answer = _blank_answer  # type: ignore[attr-defined]
-Corpus.blank_answers = _blank_answers  # type: ignore[attr-defined]
+Corpus.first_answered_behind = _first_answered_behind  # type: ignore[attr-defined]
 
 
 def write_corpus(submissions_dir: Path, out_dir: Path) -> dict[str, Case]:
