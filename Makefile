@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.respai-installed
-# The exact set for the venv's Python: requirements-lock.txt (3.11, 3.12), or
+# The exact set for the venv's Python: requirements-lock.txt (3.11.0+, 3.12), or
 # requirements-lock-py310.txt on 3.10 (numpy 2.4, pandas 3, ... need 3.11).
 VENV_PYTHON = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 LOCK   = $(if $(filter 3.10,$(shell $(VENV_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)),requirements-lock-py310.txt,requirements-lock.txt)

@@ -43,7 +43,6 @@ The policy reaches the launcher in the environment variable
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -82,6 +81,7 @@ _MS_BIND = 4096
 _MS_REC = 16384
 _MS_PRIVATE = 1 << 18
 _MNT_DETACH = 2
+_TEMPORARY_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,14 @@ class SandboxPolicy:
         Folders replaced by an empty read-only tmpfs inside the sandbox.
     exposed_paths : tuple of str
         Folders inside hidden ones that stay visible, read-only.
+    fresh_tmp_paths : tuple of str
+        Temporary folders (``/tmp``, ``/var/tmp``, ``/dev/shm``, ``$TMPDIR``)
+        replaced by an empty writable tmpfs of ``tmp_mb`` MiB each: the kernel
+        neither sees what others left there (copies of the course, other
+        kernels' files) nor leaves anything there for later kernels. The
+        scratch folder inside them stays visible.
+    tmp_mb : int
+        Size of each fresh temporary folder, MiB (tmpfs: kept in memory).
     private_view : bool
         Build the private view (mount namespace) at all; False where the
         machine does not allow namespaces (:func:`namespaces_work`).
@@ -129,6 +137,8 @@ class SandboxPolicy:
     max_file_mb: int = 256
     hidden_paths: tuple[str, ...] = field(default_factory=tuple)
     exposed_paths: tuple[str, ...] = field(default_factory=tuple)
+    fresh_tmp_paths: tuple[str, ...] = field(default_factory=tuple)
+    tmp_mb: int = 256
     private_view: bool = True
     network: bool = True
     uid: int | None = None
@@ -142,6 +152,7 @@ class SandboxPolicy:
         data = json.loads(text)
         data["hidden_paths"] = tuple(data.get("hidden_paths", ()))
         data["exposed_paths"] = tuple(data.get("exposed_paths", ()))
+        data["fresh_tmp_paths"] = tuple(data.get("fresh_tmp_paths", ()))
         return cls(**data)
 
 
@@ -194,14 +205,21 @@ def namespaces_work() -> bool:
 
 
 def _probe() -> None:
-    """Build a private view that hides a temporary folder, without network; exit 0 if it works."""
+    """Build a private view (a hidden folder, a fresh tmp with a scratch folder, no network).
+
+    Exits 0 if it works.
+    """
     with tempfile.TemporaryDirectory(prefix="autograde-probe-") as folder:
-        hidden = os.path.join(folder, "hidden")
-        os.mkdir(hidden)
-        _private_view(
-            SandboxPolicy(hidden_paths=(hidden,), network=False, workdir=folder), other_uid=False
+        hidden, fresh = os.path.join(folder, "hidden"), os.path.join(folder, "tmp")
+        work = os.path.join(fresh, "work")
+        os.makedirs(hidden)
+        os.makedirs(work)
+        policy = SandboxPolicy(
+            hidden_paths=(hidden,), fresh_tmp_paths=(fresh,), network=False, workdir=work
         )
-        _check(_libc().umount2(hidden.encode(), _MNT_DETACH), f"umount {hidden}")
+        _private_view(policy, other_uid=False)
+        for path in (work, fresh, hidden):
+            _check(_libc().umount2(path.encode(), _MNT_DETACH), f"umount {path}")
 
 
 # --- the policy of a graded kernel ---
@@ -216,8 +234,10 @@ def policy_for(
     and the course that ``respai`` is installed from (its solutions and
     hidden tests). Exposed again, read-only: the Python installation, the
     virtual environment and the installed ``respai`` package. A folder that
-    contains the scratch folder is never hidden. No network wherever
-    namespaces work (:func:`namespaces_work`; the ``uid`` level keeps it).
+    contains the scratch folder is never hidden. The temporary folders start
+    empty (``fresh_tmp_paths``), except for the scratch folder. No network
+    wherever namespaces work (:func:`namespaces_work`; the ``uid`` level keeps
+    it).
     """
     hidden = {os.path.realpath(p) for p in (*hidden_paths, os.getcwd(), Path.home())}
     exposed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
@@ -237,6 +257,9 @@ def policy_for(
         memory_mb=memory_mb,
         hidden_paths=tuple(sorted(hidden)),
         exposed_paths=tuple(sorted(exposed)),
+        fresh_tmp_paths=tuple(
+            sorted({os.path.realpath(p) for p in (*_TEMPORARY_FOLDERS, tempfile.gettempdir())})
+        ),
         private_view=namespaces_work(),
         network=not namespaces_work(),
         # Without the private view, another uid cannot reach a Python under a closed
@@ -308,14 +331,23 @@ def _closed_ancestors(paths: list[str], keep_open: str | None) -> list[str]:
 
 
 def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
-    """Hide ``hidden_paths`` behind empty tmpfs, bind ``exposed_paths`` back read-only."""
+    """Cover hidden and temporary folders with tmpfs, then bind back what the kernel may use.
+
+    Hidden folders get an empty read-only tmpfs, the temporary folders
+    (``fresh_tmp_paths``) an empty writable one of ``tmp_mb`` MiB each. The
+    exposed folders come back read-only and the scratch folder read-write,
+    bound from file descriptors opened before anything was covered
+    (``/proc/self/fd/N`` still reaches a covered folder), so no staging folder
+    is left behind on the real file system.
+    """
     libc = _libc()
     exposed = [p for p in policy.exposed_paths if os.path.isdir(p)]
-    candidates = [p for p in policy.hidden_paths if os.path.isdir(p)]
+    hidden = [p for p in policy.hidden_paths if os.path.isdir(p)]
     if other_uid:
-        candidates += _closed_ancestors(exposed, policy.workdir)
-    hidden = _outermost(candidates)
-    if not hidden and policy.network:
+        hidden += _closed_ancestors(exposed, policy.workdir)
+    fresh = {os.path.realpath(p) for p in policy.fresh_tmp_paths if os.path.isdir(p)}
+    covered = _outermost([*hidden, *fresh])
+    if not covered and policy.network:
         return
     flags = _CLONE_NEWNS | (0 if policy.network else _CLONE_NEWNET)
     uid, gid = os.geteuid(), os.getegid()
@@ -327,27 +359,37 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
         _write_map("/proc/self/uid_map", f"0 {uid} 1")
         _write_map("/proc/self/gid_map", f"0 {gid} 1")
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
-    # Park each exposed folder on a staging mount before its parent is covered.
-    stage_root = tempfile.mkdtemp(prefix="autograde-stage-")
-    staged = []
-    for index, path in enumerate(exposed):
-        stage = os.path.join(stage_root, str(index))
-        os.mkdir(stage)
-        _mount(libc, path, stage, None, _MS_BIND | _MS_REC)
-        staged.append((stage, path))
-    for path in hidden:
-        _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=755")
-    for stage, path in staged:
-        os.makedirs(path, exist_ok=True)
-        _mount(libc, stage, path, None, _MS_BIND | _MS_REC)
-        _mount(libc, None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
-        _check(libc.umount2(stage.encode(), _MNT_DETACH), f"umount {stage}")
-    # The staging folders are on the real /tmp: leave nothing there.
-    for folder in [stage for stage, _ in staged] + [stage_root]:
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
-    for path in hidden:
-        _mount(libc, None, path, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    # Folders to bring back, outer ones first: (path, read_only).
+    back = [(p, True) for p in exposed]
+    if policy.workdir and _inside_any(policy.workdir, covered):
+        back.append((os.path.realpath(policy.workdir), False))
+    back.sort()
+    handles = [
+        (path, read_only, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path, read_only in back
+    ]
+    try:
+        for path in covered:
+            if path in fresh:
+                options = f"size={policy.tmp_mb}m,mode=1777"
+            else:
+                options = "size=16m,mode=755"
+            _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
+        for path, read_only, handle in handles:
+            os.makedirs(path, exist_ok=True)
+            _mount(libc, f"/proc/self/fd/{handle}", path, None, _MS_BIND | _MS_REC)
+            if read_only:
+                _mount(libc, None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
+    finally:
+        for _path, _read_only, handle in handles:
+            os.close(handle)
+    for path in covered:
+        if path not in fresh:
+            _mount(libc, None, path, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _inside_any(path: str, folders: list[str]) -> bool:
+    path = os.path.realpath(path)
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
 def _limit(kind: int, value: int) -> None:
@@ -377,15 +419,17 @@ def _give_to_uid(command: list[str], policy: SandboxPolicy) -> list[str]:
             for name in files:
                 os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
         os.chmod(policy.workdir, 0o700)
-    # jupyter_client writes the connection file 0600 for root; the kernel reads it.
+    # jupyter_client writes the connection file 0600 for root; the kernel reads it. The
+    # grader writes it into the scratch folder (chowned above), else it is copied there.
     if "-f" in command and policy.workdir:
         at = command.index("-f") + 1
-        copy = os.path.join(policy.workdir, ".kernel-connection.json")
-        with open(command[at], "rb") as source, open(copy, "wb") as target:
-            target.write(source.read())
-        os.chown(copy, uid, uid)
-        os.chmod(copy, 0o600)
-        command = [*command[:at], copy, *command[at + 1 :]]
+        if not _inside_any(command[at], [os.path.realpath(policy.workdir)]):
+            copy = os.path.join(policy.workdir, ".kernel-connection.json")
+            with open(command[at], "rb") as source, open(copy, "wb") as target:
+                target.write(source.read())
+            os.chown(copy, uid, uid)
+            os.chmod(copy, 0o600)
+            command = [*command[:at], copy, *command[at + 1 :]]
     return command
 
 

@@ -104,3 +104,29 @@ def test_layout(path):
 def test_ci_runs_make_test():
     script = (ROOT / ".ci/run").read_text()
     assert "make test" in script
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the main lock is for Python 3.11+")
+def test_every_locked_package_installs_on_any_python_311():
+    """Requires-Python of each locked package (as installed here) admits 3.11.0 and 3.12.
+
+    Debian 12's python3 is 3.11.2: one pin that needs 3.11.5 (soupsieve 4) stopped
+    `make test` there before anything was installed.
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.specifiers import SpecifierSet
+
+    refused = []
+    for name, version in pins(ROOT / "requirements-lock.txt").items():
+        try:
+            meta = distribution(name).metadata
+        except PackageNotFoundError:
+            continue  # not in this environment (e.g. a CUDA venv's filter): nothing to read
+        if Version(meta["Version"]) != Version(version):
+            continue
+        needs = SpecifierSet(meta.get("Requires-Python") or "")
+        bad = [v for v in ("3.11.0", "3.12.0") if not needs.contains(v)]
+        if bad:
+            refused.append(f"{name}=={version} needs Python {needs} (not {', '.join(bad)})")
+    assert not refused, "pin an older release in requirements-lock.txt: " + "; ".join(refused)

@@ -58,6 +58,7 @@ _UNRECORDED = ("test", "guard")
 _EXPRESSION_KEY = "autograde"
 #: Longest Unix socket prefix used, bytes (the system's limit is 107, and "-<n>" is added).
 _MAX_SOCKET_PATH = 100
+_CONNECTION_FILE = ".kernel-connection.json"  # in the scratch folder: the sandbox hides ~
 #: Bytes of the kernel process's own stdout/stderr kept for the reason of a failed start.
 _KERNEL_OUTPUT_TAIL = 2000
 
@@ -189,8 +190,8 @@ def execute_cells(
         for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
             client = new_client()
             if policy is not None:
-                client.kernel_manager_class = (
-                    _SandboxedKernelManager if policy.network else _unix_socket_manager(sockets)
+                client.kernel_manager_class = _sandboxed_manager(
+                    Path(cwd), unix_sockets=not policy.network
                 )
             started = False
             try:
@@ -316,22 +317,31 @@ class _SandboxedKernelManager(AsyncKernelManager):
         return sandbox.wrap_command(super().format_kernel_cmd(extra_arguments))
 
 
-def _unix_socket_manager(socket_prefix: str) -> type[_SandboxedKernelManager]:
-    """A sandboxed manager that reaches its kernel over Unix sockets ``<socket_prefix>-<n>``.
+def _sandboxed_manager(scratch: Path, *, unix_sockets: bool) -> type[_SandboxedKernelManager]:
+    """A sandboxed manager whose connection file lives in the kernel's scratch folder.
 
-    For a kernel without network: the sockets live in its scratch folder, which it can see.
+    The sandbox hides the grader's home, where Jupyter keeps connection files
+    (``~/.local/share/jupyter/runtime``): a kernel could not read its own. With
+    ``unix_sockets`` (a kernel without network) the kernel is reached over
+    Unix sockets ``<scratch>/.kernel-<n>`` instead of TCP.
     """
 
-    class _UnixSocketKernelManager(_SandboxedKernelManager):
-        @default("transport")
-        def _default_transport(self) -> str:
-            return "ipc"
+    class _ScratchKernelManager(_SandboxedKernelManager):
+        @default("connection_file")
+        def _default_connection_file(self) -> str:
+            return str(scratch / _CONNECTION_FILE)
 
-        @default("ip")
-        def _default_ip(self) -> str:
-            return socket_prefix
+        if unix_sockets:
 
-    return _UnixSocketKernelManager
+            @default("transport")
+            def _default_transport(self) -> str:
+                return "ipc"
+
+            @default("ip")
+            def _default_ip(self) -> str:
+                return str(scratch / ".kernel")
+
+    return _ScratchKernelManager
 
 
 class _BoundedClient(NotebookClient):

@@ -193,12 +193,13 @@ def test_where_namespaces_are_blocked_kernels_still_run_with_limits(monkeypatch)
 
     assert sandbox.namespaces_work(), "tried in a child process, and they work here"
     monkeypatch.setattr(sandbox, "namespaces_work", lambda: False)
-    other_uid = os.geteuid() == 0 and sandbox._python_reachable_by_others()
+    reachable = sandbox._python_reachable_by_others()
+    other_uid = os.geteuid() == 0 and reachable  # only root can switch to another uid
     assert sandbox.isolation_level() == ("uid" if other_uid else "limits-only")
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
         assert (policy.private_view, policy.network) == (False, True)
-        assert (policy.uid is not None) == other_uid
+        assert (policy.uid is not None) == reachable
         nb = new_notebook(cells=[new_code_cell("import os\nprint(os.getuid())")])
         run = execute_cells(
             nb, cwd=Path(scratch), cell_timeout=60, notebook_timeout=120, policy=policy
@@ -206,3 +207,50 @@ def test_where_namespaces_are_blocked_kernels_still_run_with_limits(monkeypatch)
     assert run.status == "completed", run.reason
     expected_uid = policy.uid if other_uid else os.geteuid()
     assert nb.cells[0].outputs[0]["text"].strip() == str(expected_uid)
+
+
+TEMPORARY_FOLDERS_PROBE = """
+import json, os
+report = {"left": os.path.exists(LEFT), "scratch": sorted(os.listdir("."))}
+for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+    with open(os.path.join(folder, "from-the-kernel.txt"), "w") as handle:
+        handle.write("a note for the next kernel")
+    report[folder] = sorted(os.listdir(folder))
+with open("result.txt", "w") as handle:
+    handle.write("kept")
+print(json.dumps(report))
+"""
+
+
+def test_a_kernel_gets_empty_temporary_folders_but_keeps_its_scratch():
+    # What another kernel or an old clone of the course left in /tmp is not visible, and what
+    # this kernel writes there is gone with it; its scratch folder (inside /tmp) stays usable.
+    written = [Path(f, "from-the-kernel.txt") for f in ("/tmp", "/var/tmp", "/dev/shm")]
+    assert not any(path.exists() for path in written), "leftovers of an earlier run"
+    left = Path(tempfile.mkdtemp(prefix="autograde-test-left-")) / "solution.ipynb"
+    try:
+        left.write_text("a solution left in /tmp")
+        with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+            Path(scratch, "data.csv").write_text("x\n1\n")
+            policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
+            assert {"/tmp", "/var/tmp", "/dev/shm"} <= set(policy.fresh_tmp_paths)
+            code = TEMPORARY_FOLDERS_PROBE.replace("LEFT", repr(str(left)))
+            env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+            done = subprocess.run(
+                sandbox.wrap_command([sys.executable, "-c", code]),
+                env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            kept = Path(scratch, "result.txt").read_text() if done.returncode == 0 else None
+        leaked = [str(path) for path in written if path.exists()]
+    finally:
+        shutil.rmtree(left.parent, ignore_errors=True)
+        for path in written:
+            path.unlink(missing_ok=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["left"] is False, "a file another process left in /tmp is visible"
+    assert report["scratch"] == ["data.csv"]
+    assert report["/var/tmp"] == report["/dev/shm"] == ["from-the-kernel.txt"]
+    assert "from-the-kernel.txt" in report["/tmp"] and left.parent.name not in report["/tmp"]
+    assert kept == "kept", "the scratch folder must stay writable"
+    assert not leaked, f"the kernel wrote to the real temporary folders: {leaked}"
