@@ -55,6 +55,17 @@ def test_layer_mask_with_ties_and_rounding_equals_torch():
         assert int((mask == 0).sum()) == round(amount * weight.numel())
 
 
+def test_mask_of_a_non_contiguous_weight_equals_torch():
+    # A transposed weight (a tied embedding, x.t()): the mask's flat view once raised here.
+    torch.manual_seed(3)
+    weight = torch.randn(6, 4).t()
+    assert not weight.is_contiguous()
+    module = nn.Module()
+    module.weight = nn.Parameter(weight.contiguous())  # torch's own prune needs contiguous
+    torch_prune.l1_unstructured(module, "weight", amount=0.5)
+    assert torch.equal(magnitude_mask(weight, 0.5), module.weight_mask)
+
+
 def test_mask_prunes_exactly_the_smallest_magnitudes():
     torch.manual_seed(2)
     weight = torch.randn(50, 20)

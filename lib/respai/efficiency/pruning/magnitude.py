@@ -78,7 +78,8 @@ def _n_pruned(sparsity: float, n: int) -> int:
 
 
 def _bottom_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
-    mask = torch.ones_like(scores)
+    # Contiguous even for a transposed weight, so that its flat view follows reshape(-1).
+    mask = torch.ones_like(scores, memory_format=torch.contiguous_format)
     if k > 0:  # topk with k = 0 is fine, but an empty index is clearer
         smallest = torch.topk(scores.abs().reshape(-1), k=k, largest=False).indices
         mask.view(-1)[smallest] = 0
