@@ -191,7 +191,7 @@ def execute_cells(
             client = new_client()
             if policy is not None:
                 client.kernel_manager_class = _sandboxed_manager(
-                    Path(cwd), unix_sockets=not policy.network
+                    Path(cwd), socket_prefix=None if policy.network else sockets
                 )
             started = False
             try:
@@ -317,13 +317,16 @@ class _SandboxedKernelManager(AsyncKernelManager):
         return sandbox.wrap_command(super().format_kernel_cmd(extra_arguments))
 
 
-def _sandboxed_manager(scratch: Path, *, unix_sockets: bool) -> type[_SandboxedKernelManager]:
+def _sandboxed_manager(
+    scratch: Path, *, socket_prefix: str | None
+) -> type[_SandboxedKernelManager]:
     """A sandboxed manager whose connection file lives in the kernel's scratch folder.
 
-    The sandbox hides the grader's home, where Jupyter keeps connection files
-    (``~/.local/share/jupyter/runtime``): a kernel could not read its own. With
-    ``unix_sockets`` (a kernel without network) the kernel is reached over
-    Unix sockets ``<scratch>/.kernel-<n>`` instead of TCP.
+    The sandbox gives the kernel an empty /tmp (where nbclient writes connection
+    files) and hides the home folder (Jupyter's runtime folder): the scratch
+    folder is the one place both sides see. With ``socket_prefix`` (a kernel
+    without network) the kernel is reached over Unix sockets
+    ``<socket_prefix>-<n>`` instead of TCP.
     """
 
     class _ScratchKernelManager(_SandboxedKernelManager):
@@ -331,7 +334,7 @@ def _sandboxed_manager(scratch: Path, *, unix_sockets: bool) -> type[_SandboxedK
         def _default_connection_file(self) -> str:
             return str(scratch / _CONNECTION_FILE)
 
-        if unix_sockets:
+        if socket_prefix is not None:
 
             @default("transport")
             def _default_transport(self) -> str:
@@ -339,7 +342,7 @@ def _sandboxed_manager(scratch: Path, *, unix_sockets: bool) -> type[_SandboxedK
 
             @default("ip")
             def _default_ip(self) -> str:
-                return str(scratch / ".kernel")
+                return socket_prefix
 
     return _ScratchKernelManager
 
