@@ -24,6 +24,8 @@ from autograde.core.executor import pool_context
 __all__ = ["MODES", "RunResult", "run_notebooks", "write_results", "format_runs"]
 
 MODES = ("smoke", "full")
+#: Tries to start a notebook's kernel before the run is reported ``failed``.
+_KERNEL_START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -90,21 +92,28 @@ def _run_one(
     os.environ[RESULTS_FILE_ENV] = results_file  # inherited by the kernel this process starts
     start = time.monotonic()
     failure: dict = {}
-    try:
-        papermill.execute_notebook(
-            source,
-            output,
-            parameters={"SMOKE": mode == "smoke", "SEED": 0},
-            kernel_name="python3",
-            cwd=str(Path(source).parent),
-            progress_bar=False,
-            # Forwarded to the kernel: keep its start-up warnings out of the summary.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-    except PapermillExecutionError as exc:
-        failure = {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": exc.evalue}
-    except Exception as exc:  # kernel death, bad notebook: report, don't stop the other runs
-        failure = {"ename": type(exc).__name__, "evalue": str(exc)}
+    # A kernel that fails to start has run no cell yet, so starting it again is fair
+    # (seen: two kernels started at once picking the same free TCP port).
+    for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
+        failure = {}
+        try:
+            papermill.execute_notebook(
+                source,
+                output,
+                parameters={"SMOKE": mode == "smoke", "SEED": 0},
+                kernel_name="python3",
+                cwd=str(Path(source).parent),
+                progress_bar=False,
+                # Forwarded to the kernel: keep its start-up warnings out of the summary.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
+        except PapermillExecutionError as exc:
+            failure = {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": exc.evalue}
+        except Exception as exc:  # kernel death, bad notebook: report, don't stop the other runs
+            failure = {"ename": type(exc).__name__, "evalue": str(exc)}
+            if attempt < _KERNEL_START_ATTEMPTS and not _any_cell_started(output):
+                continue
+        break
     seconds = time.monotonic() - start
     recorded = read_results_file(results_file)
     if failure:
@@ -119,6 +128,22 @@ def _run_one(
         problems = [f"no claims table {claims}"] if recorded else []
     status = "claims_failed" if problems else "ok"
     return RunResult(assignment_id, status, seconds, recorded, problems, output=output)
+
+
+def _any_cell_started(output: str) -> bool:
+    """Whether papermill began a cell of ``output``.
+
+    Papermill saves the copy with every cell ``pending`` before it starts the
+    kernel, and sets a cell's ``start_time`` when it sends it.
+    """
+    try:
+        nb = json.loads(Path(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return any(
+        cell.get("metadata", {}).get("papermill", {}).get("start_time")
+        for cell in nb.get("cells", [])
+    )
 
 
 def write_results(path: Path, mode: str, results: list[RunResult]) -> None:

@@ -9,6 +9,8 @@ import nbformat
 import pytest
 
 from autograde.cli import main
+from autograde.core import run as run_module
+from respai.results import RESULTS_FILE_ENV
 from tests.autograde.course_helpers import FIXTURE_ID, copy_course
 
 pytestmark = pytest.mark.xdist_group("run")
@@ -54,3 +56,50 @@ def test_failure_names_the_cell_and_exception(run_output):
     broken = results["notebooks"]["02_broken"]
     assert (broken["ename"], broken["evalue"]) == ("ValueError", "broken on purpose")
     assert broken["cell_index"] is not None
+
+
+def _count_papermill_calls(monkeypatch, first_kernel: str) -> list[str]:
+    """Make the first call use ``first_kernel``; return the kernel names used, call by call."""
+    real = run_module.papermill.execute_notebook
+    calls: list[str] = []
+
+    def execute_notebook(*args, kernel_name, **kwargs):
+        calls.append(first_kernel if not calls else kernel_name)
+        return real(*args, kernel_name=calls[-1], **kwargs)
+
+    monkeypatch.setattr(run_module.papermill, "execute_notebook", execute_notebook)
+    return calls
+
+
+def _run_fixture(course, tmp_path, monkeypatch):
+    monkeypatch.setenv(RESULTS_FILE_ENV, "")  # _run_one sets it; restored after the test
+    source = course.source_notebook(FIXTURE_ID)
+    return run_module._run_one(
+        str(source),
+        str(tmp_path / "out.ipynb"),
+        str(tmp_path / "out.results.jsonl"),
+        str(course.claims_file(FIXTURE_ID)),
+        FIXTURE_ID,
+        "smoke",
+    )
+
+
+def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
+    course = copy_course(tmp_path / "course")
+    calls = _count_papermill_calls(monkeypatch, first_kernel="no-such-kernel")
+    result = _run_fixture(course, tmp_path, monkeypatch)
+    assert calls == ["no-such-kernel", "python3"]
+    assert result.status == "ok", result.problems
+    assert result.recorded == {"fixture_total": 5.5}
+
+
+def test_a_kernel_that_dies_in_a_cell_is_not_run_again(tmp_path, monkeypatch):
+    course = copy_course(tmp_path / "course")
+    source = course.source_notebook(FIXTURE_ID)
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[7].source = "import os\nos._exit(1)"
+    nbformat.write(nb, source)
+    calls = _count_papermill_calls(monkeypatch, first_kernel="python3")
+    result = _run_fixture(course, tmp_path, monkeypatch)
+    assert calls == ["python3"], "cells already ran: a second run could repeat their effects"
+    assert result.status == "failed"
