@@ -61,6 +61,7 @@ from pathlib import Path
 __all__ = [
     "SandboxPolicy",
     "ENV_VAR",
+    "CONNECTION_FILE",
     "policy_for",
     "wrap_command",
     "isolation_level",
@@ -69,6 +70,8 @@ __all__ = [
 ]
 
 ENV_VAR = "AUTOGRADE_SANDBOX"
+#: Name of the kernel's connection file in its scratch folder (readable by ``policy.uid``).
+CONNECTION_FILE = ".kernel-connection.json"
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
@@ -420,11 +423,13 @@ def _give_to_uid(command: list[str], policy: SandboxPolicy) -> list[str]:
                 os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
         os.chmod(policy.workdir, 0o700)
     # jupyter_client writes the connection file 0600 for root; the kernel reads it. The
-    # grader writes it into the scratch folder (chowned above), else it is copied there.
+    # grader writes it into the scratch folder (chowned above); one written elsewhere (a
+    # kernel spec that wraps this launcher) is copied there, as the kernel's /tmp and ~
+    # are covered.
     if "-f" in command and policy.workdir:
         at = command.index("-f") + 1
         if not _inside_any(command[at], [os.path.realpath(policy.workdir)]):
-            copy = os.path.join(policy.workdir, ".kernel-connection.json")
+            copy = os.path.join(policy.workdir, CONNECTION_FILE)
             with open(command[at], "rb") as source, open(copy, "wb") as target:
                 target.write(source.read())
             os.chown(copy, uid, uid)

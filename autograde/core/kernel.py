@@ -58,7 +58,7 @@ _UNRECORDED = ("test", "guard")
 _EXPRESSION_KEY = "autograde"
 #: Longest Unix socket prefix used, bytes (the system's limit is 107, and "-<n>" is added).
 _MAX_SOCKET_PATH = 100
-_CONNECTION_FILE = ".kernel-connection.json"  # in the scratch folder: the sandbox hides ~
+_CONNECTION_FILE = sandbox.CONNECTION_FILE  # in the scratch folder: the sandbox hides ~
 #: Bytes of the kernel process's own stdout/stderr kept for the reason of a failed start.
 _KERNEL_OUTPUT_TAIL = 2000
 

@@ -254,3 +254,26 @@ def test_a_kernel_gets_empty_temporary_folders_but_keeps_its_scratch():
     assert "from-the-kernel.txt" in report["/tmp"] and left.parent.name not in report["/tmp"]
     assert kept == "kept", "the scratch folder must stay writable"
     assert not leaked, f"the kernel wrote to the real temporary folders: {leaked}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="another uid needs root")
+def test_a_connection_file_outside_the_scratch_folder_is_copied_in(tmp_path):
+    # A kernel spec that wraps the launcher passes a connection file from the runtime folder,
+    # which the kernel (another uid, /tmp and ~ covered) could not read; it gets a copy.
+    elsewhere = tmp_path / "runtime"
+    elsewhere.mkdir()
+    connection = elsewhere / "kernel-1.json"
+    connection.write_text('{"key": "k"}')
+    connection.chmod(0o600)
+    code = "import sys; print(sys.argv[2] + ' ' + open(sys.argv[2]).read())"
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
+        env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+        done = subprocess.run(
+            sandbox.wrap_command([sys.executable, "-c", code, "-f", str(connection)]),
+            env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    path, content = done.stdout.strip().split(" ", 1)
+    assert path == os.path.join(os.path.realpath(scratch), sandbox.CONNECTION_FILE)
+    assert content == '{"key": "k"}'
