@@ -115,12 +115,14 @@ class SandboxPolicy:
         Folders inside hidden ones that stay visible, read-only.
     fresh_tmp_paths : tuple of str
         Temporary folders (``/tmp``, ``/var/tmp``, ``/dev/shm``, ``$TMPDIR``)
-        replaced by an empty writable tmpfs of ``tmp_mb`` MiB each: the kernel
+        replaced by empty writable folders of one shared tmpfs: the kernel
         neither sees what others left there (copies of the course, other
         kernels' files) nor leaves anything there for later kernels. The
         scratch folder inside them stays visible.
     tmp_mb : int
-        Size of each fresh temporary folder, MiB (tmpfs: kept in memory).
+        Size of the fresh temporary folders together, MiB. A tmpfs is kept in
+        memory but not counted in ``RLIMIT_DATA``, so this is what a kernel
+        may hold in RAM beyond ``memory_mb``.
     private_view : bool
         Build the private view (mount namespace) at all; False where the
         machine does not allow namespaces (:func:`namespaces_work`).
@@ -221,7 +223,8 @@ def _probe() -> None:
             hidden_paths=(hidden,), fresh_tmp_paths=(fresh,), network=False, workdir=work
         )
         _private_view(policy, other_uid=False)
-        for path in (work, fresh, hidden):
+        # fresh has two mounts: the tmpfs and, on top, the bind of its folder "0".
+        for path in (work, fresh, fresh, hidden):
             _check(_libc().umount2(path.encode(), _MNT_DETACH), f"umount {path}")
 
 
@@ -337,7 +340,8 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
     """Cover hidden and temporary folders with tmpfs, then bind back what the kernel may use.
 
     Hidden folders get an empty read-only tmpfs, the temporary folders
-    (``fresh_tmp_paths``) an empty writable one of ``tmp_mb`` MiB each. The
+    (``fresh_tmp_paths``) an empty writable folder each of one tmpfs of
+    ``tmp_mb`` MiB (:func:`_fresh_temporary_folders`). The
     exposed folders come back read-only and the scratch folder read-write,
     bound from file descriptors opened before anything was covered
     (``/proc/self/fd/N`` still reaches a covered folder), so no staging folder
@@ -372,11 +376,9 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
     ]
     try:
         for path in covered:
-            if path in fresh:
-                options = f"size={policy.tmp_mb}m,mode=1777"
-            else:
-                options = "size=16m,mode=755"
-            _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
+            if path not in fresh:
+                _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=755")
+        _fresh_temporary_folders(libc, [p for p in covered if p in fresh], policy.tmp_mb)
         for path, read_only, handle in handles:
             os.makedirs(path, exist_ok=True)
             _mount(libc, f"/proc/self/fd/{handle}", path, None, _MS_BIND | _MS_REC)
@@ -388,6 +390,33 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
     for path in covered:
         if path not in fresh:
             _mount(libc, None, path, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _fresh_temporary_folders(libc: ctypes.CDLL, paths: list[str], size_mb: int) -> None:
+    """Cover each of ``paths`` with an empty writable folder of one ``size_mb`` MiB tmpfs.
+
+    One tmpfs for all of them, so that its size bounds what the kernel keeps
+    in them together (a tmpfs each would allow ``len(paths)`` times more).
+    The tmpfs is mounted on the first path, a folder is made in it for every
+    path, and each folder is bound onto its path (the first one too, which
+    covers the tmpfs's root and the other folders).
+    """
+    if not paths:
+        return
+    root = paths[0]
+    _mount(libc, "tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size_mb}m,mode=1777")
+    handles = []
+    try:
+        for index in range(len(paths)):
+            folder = os.path.join(root, str(index))
+            os.mkdir(folder)
+            os.chmod(folder, 0o1777)  # every user, like /tmp; mkdir's mode is cut by the umask
+            handles.append(os.open(folder, os.O_PATH | os.O_DIRECTORY))
+        for path, handle in zip(paths, handles, strict=True):
+            _mount(libc, f"/proc/self/fd/{handle}", path, None, _MS_BIND)
+    finally:
+        for handle in handles:
+            os.close(handle)
 
 
 def _inside_any(path: str, folders: list[str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -277,3 +278,33 @@ def test_a_connection_file_outside_the_scratch_folder_is_copied_in(tmp_path):
     path, content = done.stdout.strip().split(" ", 1)
     assert path == os.path.join(os.path.realpath(scratch), sandbox.CONNECTION_FILE)
     assert content == '{"key": "k"}'
+
+
+SHARED_TMP_PROBE = """
+import errno, json
+written = {}
+for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        with open(folder + "/block.bin", "wb") as handle:
+            handle.write(bytes(5 * 1024 * 1024))
+        written[folder] = "ok"
+    except OSError as error:
+        written[folder] = errno.errorcode[error.errno]
+print(json.dumps(written))
+"""
+
+
+def test_the_temporary_folders_share_one_size_limit():
+    # tmpfs pages are RAM outside RLIMIT_DATA: tmp_mb bounds all the folders together,
+    # not each (5 MiB fits in 8 MiB once, not twice).
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
+        policy = dataclasses.replace(policy, tmp_mb=8)
+        env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+        done = subprocess.run(
+            sandbox.wrap_command([sys.executable, "-c", SHARED_TMP_PROBE]),
+            env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    written = json.loads(done.stdout.strip().splitlines()[-1])
+    assert written == {"/tmp": "ok", "/var/tmp": "ENOSPC", "/dev/shm": "ENOSPC"}
