@@ -66,6 +66,8 @@ __all__ = [
     "wrap_command",
     "isolation_level",
     "kill_uid",
+    "namespaces_work",
+    "probe_failure",
     "main",
 ]
 
@@ -194,19 +196,31 @@ def _python_reachable_by_others() -> bool:
 
 @functools.lru_cache(maxsize=1)
 def namespaces_work() -> bool:
-    """True if this process may build the sandbox's private view (tried in a child process)."""
-    if sys.platform != "linux":
-        return False
+    """True if this process may build the sandbox's private view (tried in a child process).
+
+    Tried twice before giving up: the answer holds for the whole grading run,
+    and one probe can fail for a passing reason (its 60 s timeout on a loaded
+    machine).
+    """
+    return sys.platform == "linux" and (probe_failure() == "" or probe_failure() == "")
+
+
+def probe_failure() -> str:
+    """Build the private view in a child process; ``""`` if it works, else why not."""
     try:
         done = subprocess.run(
             [sys.executable, "-m", "autograde.sandbox", "--probe"],
             capture_output=True,
+            text=True,
             timeout=60,
             env={k: v for k, v in os.environ.items() if k != ENV_VAR},
         )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if done.returncode == 0:
+        return ""
+    said = done.stderr.strip().splitlines()
+    return f"exit status {done.returncode}" + (f": {said[-1]}" if said else "")
 
 
 def _probe() -> None:

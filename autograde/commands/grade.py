@@ -92,6 +92,9 @@ def main(args: argparse.Namespace, course: Course) -> int:
             else f"sandbox: {sandbox.isolation_level()}"
         )
         print(f"grading on {where}", file=sys.stderr)
+        if not settings.scheduler and sys.platform == "linux" and not sandbox.namespaces_work():
+            # Say why kernels get no private view, so an instructor can fix the machine.
+            print(f"  no private view: {sandbox.probe_failure()}", file=sys.stderr)
     try:
         with Progress(quiet=args.quiet) as progress:
             rows = grade_class(
