@@ -16,9 +16,10 @@ the kernel, so every limit holds for the kernel and all its children:
 * **a private mount namespace** (Linux, as root or through an unprivileged
   user namespace): each path in ``hidden_paths`` is covered by an empty,
   read-only ``tmpfs`` (the instructor's solutions and hidden tests, the
-  gradebook and ``grades.csv``, other students' folders); each path in
-  ``exposed_paths`` (the installed library, the virtual environment) is
-  bound back inside, read-only;
+  gradebook and ``grades.csv``, other students' folders, every top-level
+  folder that is not the system's); the temporary folders start empty;
+  each path in ``exposed_paths`` (the installed library, the virtual
+  environment) is bound back inside, read-only;
 * **no network** (with the mount namespace): the kernel gets its own network
   namespace, with nothing in it but a loopback device that is down, so a
   submission cannot send the hidden tests it runs anywhere, nor reach the
@@ -87,6 +88,14 @@ _MS_REC = 16384
 _MS_PRIVATE = 1 << 18
 _MNT_DETACH = 2
 _TEMPORARY_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+#: Top-level folders a kernel keeps seeing: the operating system's (``nix`` and ``gnu``
+#: hold the libraries of Nix and Guix installations). Every other one (``/home``,
+#: ``/opt``, ``/srv``, ``/mnt``, ``/run``, ...) holds someone's files, perhaps another
+#: copy of the course with its solutions, and is hidden.
+_SYSTEM_FOLDERS = frozenset(
+    {"bin", "dev", "etc", "gnu", "lib", "lib32", "lib64", "libx32", "nix", "proc", "sbin"}
+    | {"sys", "tmp", "usr", "var"}
+)
 
 
 @dataclass(frozen=True)
@@ -250,11 +259,16 @@ def policy_for(
 ) -> SandboxPolicy:
     """Limits and file view of one graded kernel.
 
-    Hidden: the given folders, the grader's working folder, the home folder
-    and the course that ``respai`` is installed from (its solutions and
-    hidden tests). Exposed again, read-only: the Python installation, the
-    virtual environment and the installed ``respai`` package. A folder that
-    contains the scratch folder is never hidden. The temporary folders start
+    Hidden: the given folders, the grader's working folder, the home folder,
+    the course that ``respai`` is installed from (its solutions and hidden
+    tests) and every top-level folder that is not the system's
+    (:data:`_SYSTEM_FOLDERS`), where other copies of the course may lie.
+    Exposed again, read-only: the Python installation, the virtual
+    environment, the installed ``respai`` package and, inside the hidden
+    top-level folders, what the kernel may need to import or load: the
+    folders on ``sys.path`` and ``LD_LIBRARY_PATH`` and those of the shared
+    libraries this process has mapped (a conda Python under ``/opt``). A
+    folder that contains the scratch folder is never hidden. The temporary folders start
     empty (``fresh_tmp_paths``), except for the scratch folder. No network
     wherever namespaces work (:func:`namespaces_work`; the ``uid`` level keeps
     it).
@@ -267,6 +281,13 @@ def policy_for(
         course = Path(location).resolve().parents[1]
         if (course / "solutions").is_dir():
             hidden.add(str(course))
+    others = _non_system_top_level_folders()
+    exposed |= {
+        p
+        for p in _folders_the_kernel_loads_from()
+        if _inside_any(p, others) and not _inside_any(p, hidden)
+    }
+    hidden |= others
     scratch = os.path.realpath(workdir)
     hidden = {
         p
@@ -287,6 +308,33 @@ def policy_for(
         uid=uid if namespaces_work() or _python_reachable_by_others() else None,
         workdir=scratch,
     )
+
+
+def _non_system_top_level_folders() -> set[str]:
+    """The top-level folders not in :data:`_SYSTEM_FOLDERS` (symlinks such as /lib are kept)."""
+    with os.scandir("/") as entries:
+        return {
+            e.path
+            for e in entries
+            if e.name not in _SYSTEM_FOLDERS
+            and not e.is_symlink()
+            and e.is_dir(follow_symlinks=False)
+        }
+
+
+def _folders_the_kernel_loads_from() -> set[str]:
+    """Existing folders on ``sys.path`` and ``LD_LIBRARY_PATH``, and of this process's libraries."""
+    folders = [p for p in sys.path if p]
+    folders += os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                if len(fields) == 6 and fields[5].startswith("/"):
+                    folders.append(os.path.dirname(fields[5].strip()))
+    except OSError:  # not Linux: no private view to build anyway
+        pass
+    return {os.path.realpath(p) for p in folders if p and os.path.isdir(p)}
 
 
 # --- inside the launcher ----------------------------------------------------

@@ -308,3 +308,29 @@ def test_the_temporary_folders_share_one_size_limit():
     assert done.returncode == 0, done.stderr
     written = json.loads(done.stdout.strip().splitlines()[-1])
     assert written == {"/tmp": "ok", "/var/tmp": "ENOSPC", "/dev/shm": "ENOSPC"}
+
+
+def test_a_copy_of_the_course_outside_the_system_folders_is_hidden():
+    # Another clone of the course (its solutions world-readable) in /srv, /opt, /mnt, ...
+    # must not be readable from a kernel; the Python and respai it imports stay reachable.
+    top = next((t for t in ("/srv", "/opt", "/mnt") if os.access(t, os.W_OK)), None)
+    if top is None:
+        pytest.skip("no writable top-level folder to leave a copy in")
+    copy = Path(tempfile.mkdtemp(prefix="autograde-test-copy-", dir=top))
+    try:
+        copy.chmod(0o755)
+        (copy / "solution.ipynb").write_text("the instructor's solution")
+        (copy / "solution.ipynb").chmod(0o644)
+        code = f"import os, respai; print(os.path.exists({str(copy / 'solution.ipynb')!r}))"
+        with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+            policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
+            assert top in policy.hidden_paths
+            env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+            done = subprocess.run(
+                sandbox.wrap_command([sys.executable, "-c", code]),
+                env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False", "a kernel can read a copy of the course in " + top
