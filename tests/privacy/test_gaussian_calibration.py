@@ -11,6 +11,7 @@ from respai.privacy.mechanisms import (
     analytic_gaussian_sigma,
     classical_gaussian_sigma,
     gaussian_delta,
+    gaussian_epsilon,
 )
 
 EPSILONS = np.geomspace(0.05, 20.0, 9)
@@ -91,3 +92,39 @@ def test_sigma_bad_input(args, param):
     for function in (analytic_gaussian_sigma, classical_gaussian_sigma):
         with pytest.raises(ParameterValueError, match=f"`{param}`"):
             function(*args)
+
+
+def mpmath_delta(sigma: float, epsilon: float, sensitivity: float) -> float:
+    """Balle & Wang (2018) Thm 8 evaluated directly in 60-digit arithmetic (mpmath)."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(60):
+        a = mpmath.mpf(sensitivity) / (2 * mpmath.mpf(sigma))
+        b = mpmath.mpf(epsilon) * mpmath.mpf(sigma) / sensitivity
+        return float(mpmath.ncdf(a - b) - mpmath.exp(epsilon) * mpmath.ncdf(-a - b))
+
+
+@pytest.mark.parametrize("sensitivity", [1e-4, 1.0, 3000.0])
+@pytest.mark.parametrize("epsilon", [1e-3, 0.1, 1.0, 2.0, 10.0, 50.0])
+def test_gaussian_delta_matches_high_precision_far_from_the_calibrated_sigma(epsilon, sensitivity):
+    # sigma from 1e-3 to 1e6 times the sensitivity: delta from about 1 down to underflow.
+    for ratio in np.geomspace(1e-3, 1e6, 25):
+        sigma = ratio * sensitivity
+        expected = mpmath_delta(sigma, epsilon, sensitivity)
+        got = gaussian_delta(sigma, epsilon, sensitivity)
+        if expected > 1e-300:
+            assert got == pytest.approx(expected, rel=1e-9), (sigma, epsilon, sensitivity)
+        else:
+            assert 0.0 <= got <= 1e-290, (sigma, epsilon, sensitivity)
+
+
+@pytest.mark.parametrize("sensitivity", [1e-3, 1.0, 3000.0])
+def test_calibrated_sigma_and_epsilon_are_on_the_private_side(sensitivity):
+    # Brent's root is within 1e-13 of the true one but may fall on either side of it.
+    for epsilon in np.geomspace(1e-3, 50.0, 15):
+        for delta in [1e-12, 1e-8, 1e-5, 1e-2, 0.3]:
+            sigma = analytic_gaussian_sigma(epsilon, delta, sensitivity)
+            assert gaussian_delta(sigma, epsilon, sensitivity) <= delta, (epsilon, delta)
+            assert gaussian_delta(sigma * (1 - 1e-9), epsilon, sensitivity) > delta
+            spent = gaussian_epsilon(sigma, delta, sensitivity)
+            assert gaussian_delta(sigma, spent, sensitivity) <= delta, (epsilon, delta)
+            assert spent == pytest.approx(epsilon, rel=1e-9)

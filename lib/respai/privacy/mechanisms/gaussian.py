@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import log_ndtr
+from scipy.special import erfcx, log_ndtr
 
 from respai._validation import (
     check_delta,
@@ -28,13 +28,29 @@ __all__ = [
 
 
 def _log_gaussian_delta(sigma: float, epsilon: float, sensitivity: float) -> float:
-    """``log`` of :func:`gaussian_delta`, computed without cancellation or overflow."""
+    r"""``log`` of :func:`gaussian_delta`, computed without cancellation or overflow.
+
+    With :math:`a = \Delta/2\sigma`, :math:`b = \varepsilon\sigma/\Delta`,
+    :math:`u = b + a`, :math:`v = b - a`, δ is
+    :math:`\Phi(-v)\,(1 - r)` with :math:`r = e^{\varepsilon}\Phi(-u)/\Phi(-v)`.
+    Writing :math:`\Phi(-x) = \tfrac12\,\mathrm{erfcx}(x/\sqrt2)\,e^{-x^2/2}` and
+    using :math:`(u^2 - v^2)/2 = 2ab = \varepsilon`, the exponentials cancel
+    exactly: :math:`r = \mathrm{erfcx}(u/\sqrt2)/\mathrm{erfcx}(v/\sqrt2) < 1`.
+    Taking ``log r`` from that ratio avoids subtracting two logs of size
+    :math:`b^2/2` (which, for σ far above the calibrated one, rounded
+    ``log r`` to 0 or above and raised a math domain error).
+    """
     a = sensitivity / (2.0 * sigma)
     b = epsilon * sigma / sensitivity
-    log_first = log_ndtr(a - b)
-    log_second = epsilon + log_ndtr(-a - b)
-    # delta = e^{log_first} (1 - e^{log_second - log_first}); the bracket is in (0, 1].
-    return float(log_first + math.log1p(-math.exp(log_second - log_first)))
+    x, y = (b + a) / math.sqrt(2.0), (b - a) / math.sqrt(2.0)
+    if y > 1e3:
+        # erfcx(z) = (1 - 1/(2 z^2) + O(z^-4)) / (z sqrt(pi)); x - y = sqrt(2) a exactly,
+        # so log r keeps its relative precision (the dropped terms are ~3/y^4 of it).
+        log_r = -math.log1p(math.sqrt(2.0) * a / y) + math.log1p(-0.5 / x**2)
+        log_r -= math.log1p(-0.5 / y**2)
+    else:
+        log_r = math.log(erfcx(x)) - math.log(erfcx(y))  # erfcx(y) = inf gives r = 0
+    return float(log_ndtr(-(b - a)) + math.log(-math.expm1(log_r)))
 
 
 def gaussian_delta(sigma: float, epsilon: float, sensitivity: float = 1.0) -> float:
@@ -61,7 +77,8 @@ def gaussian_delta(sigma: float, epsilon: float, sensitivity: float = 1.0) -> fl
     Returns
     -------
     float
-        The δ on the right-hand side, in (0, 1).
+        The δ on the right-hand side, in [0, 1): 0.0 only where it is below
+        the smallest float (σ far above what ε needs).
 
     Examples
     --------
@@ -128,7 +145,9 @@ def analytic_gaussian_sigma(epsilon: float, delta: float, sensitivity: float = 1
     :func:`gaussian_delta` (their Theorem 8). The profile decreases strictly
     in σ, so the root is unique; it is bracketed and found with Brent's
     method on :math:`\log\delta` to a relative tolerance of :math:`10^{-12}`
-    (well inside the :math:`10^{-9}` we test against scipy).
+    (well inside the :math:`10^{-9}` we test against scipy), then stepped up
+    by a few ulps where needed, so that ``gaussian_delta(sigma, ...) <= delta``
+    always holds: the returned σ is private, never a hair below the root.
 
     Parameters
     ----------
@@ -156,7 +175,8 @@ def analytic_gaussian_sigma(epsilon: float, delta: float, sensitivity: float = 1
     7.0318
     """
     eps = check_epsilon(epsilon)
-    log_target = math.log(check_delta(delta))
+    dlt = check_delta(delta)
+    log_target = math.log(dlt)
     sens = check_sensitivity(sensitivity)
 
     def excess(log_sigma: float) -> float:
@@ -169,7 +189,19 @@ def analytic_gaussian_sigma(epsilon: float, delta: float, sensitivity: float = 1
     while excess(hi) > 0.0:
         hi += 1.0
     log_sigma = brentq(excess, lo, hi, xtol=1e-14, rtol=1e-13, maxiter=500)
-    return sens * math.exp(log_sigma)
+    # Brent's root may lie a few ulps on the non-private side: step up until it is private.
+    return _step_up_until(
+        lambda sigma: gaussian_delta(sigma, eps, sens) <= dlt, sens * math.exp(log_sigma)
+    )
+
+
+def _step_up_until(holds, value: float) -> float:
+    """The smallest ``value + k ulp`` steps (doubling) for which ``holds``; ``value`` if it does."""
+    step = math.ulp(value)
+    while not holds(value):
+        value += step
+        step *= 2.0
+    return value
 
 
 def gaussian_epsilon(sigma: float, delta: float, sensitivity: float = 1.0) -> float:
@@ -187,7 +219,9 @@ def gaussian_epsilon(sigma: float, delta: float, sensitivity: float = 1.0) -> fl
     (Balle & Wang 2018, Theorem 8). The left-hand side decreases strictly in ε
     from :math:`2\Phi(\Delta/2\sigma) - 1` at ε = 0; a δ at least that large
     needs no ε at all, and 0.0 is returned. Found with Brent's method on
-    :math:`\log\delta` to a relative tolerance of about :math:`10^{-12}`.
+    :math:`\log\delta` to a relative tolerance of about :math:`10^{-12}`, then
+    stepped up by a few ulps where needed, so that the ε returned never
+    understates the privacy loss: ``gaussian_delta(sigma, eps, ...) <= delta``.
 
     Because the k-fold composition of Gaussian mechanisms with noise σ is
     exactly one Gaussian mechanism with noise :math:`\sigma/\sqrt{k}` (the
@@ -240,7 +274,8 @@ def gaussian_epsilon(sigma: float, delta: float, sensitivity: float = 1.0) -> fl
         lo = hi
         while excess(lo) < 0.0 and lo > 1e-300:
             hi, lo = lo, lo / 2.0
-    return float(brentq(excess, lo, hi, xtol=1e-300, rtol=1e-13, maxiter=500))
+    root = float(brentq(excess, lo, hi, xtol=1e-300, rtol=1e-13, maxiter=500))
+    return _step_up_until(lambda eps: gaussian_delta(s, eps, sens) <= dlt, root)
 
 
 def gaussian_mechanism(
