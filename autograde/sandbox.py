@@ -21,7 +21,8 @@ the kernel, so every limit holds for the kernel and all its children:
   each path in ``exposed_paths`` (the installed library, the virtual
   environment) is bound back inside, read-only;
 * **no network** (with the mount namespace): the kernel gets its own network
-  namespace, with nothing in it but a loopback device that is down, so a
+  namespace, with nothing in it but its own loopback device (up, so code
+  that talks to itself over 127.0.0.1 works), so a
   submission cannot send the hidden tests it runs anywhere, nor reach the
   grader's network; the grader then talks to the kernel over Unix sockets in
   its scratch folder (ZeroMQ's ``ipc`` transport) instead of TCP;
@@ -52,7 +53,9 @@ import json
 import os
 import resource
 import signal
+import socket
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -427,6 +430,8 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
         _write_map("/proc/self/setgroups", "deny")
         _write_map("/proc/self/uid_map", f"0 {uid} 1")
         _write_map("/proc/self/gid_map", f"0 {gid} 1")
+    if not policy.network:
+        _bring_loopback_up()
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
     # Folders to bring back, outer ones first: (path, read_only).
     back = [(p, True) for p in exposed]
@@ -452,6 +457,23 @@ def _private_view(policy: SandboxPolicy, *, other_uid: bool) -> None:
     for path in covered:
         if path not in fresh:
             _mount(libc, None, path, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _bring_loopback_up() -> None:
+    """Set ``lo`` up in the kernel's new network namespace, where it starts down.
+
+    Code that talks to itself over 127.0.0.1 (a Dask ``LocalCluster``,
+    ``torch.distributed`` on one machine) then works; the namespace has no
+    other device, so nothing outside it is reachable. ``ioctl(SIOCGIFFLAGS)``
+    and ``ioctl(SIOCSIFFLAGS)`` on ``struct ifreq`` (netdevice(7)).
+    """
+    import fcntl  # Unix only, and this runs on Linux only
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as handle:
+        request = struct.pack("16sH22x", b"lo", 0)  # ifr_name, ifr_flags; 40 bytes in all
+        flags = struct.unpack("16sH22x", fcntl.ioctl(handle, siocgifflags, request))[1]
+        fcntl.ioctl(handle, siocsifflags, struct.pack("16sH22x", b"lo", flags | iff_up))
 
 
 def _fresh_temporary_folders(libc: ctypes.CDLL, paths: list[str], size_mb: int) -> None:

@@ -334,3 +334,25 @@ def test_a_copy_of_the_course_outside_the_system_folders_is_hidden():
         shutil.rmtree(copy, ignore_errors=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False", "a kernel can read a copy of the course in " + top
+
+
+LOOPBACK_PROBE = """
+import socket
+with socket.create_server(("127.0.0.1", 0)) as server:
+    with socket.create_connection(server.getsockname(), timeout=5) as client:
+        peer, _ = server.accept()
+        client.sendall(b"ping")
+        print(peer.recv(4).decode())
+"""
+
+
+def test_a_kernel_can_reach_itself_over_its_own_loopback(tmp_path):
+    # A Dask LocalCluster or torch.distributed in a notebook talks to itself over 127.0.0.1.
+    policy = sandbox.policy_for(tmp_path, 2048, uid=200_000 + os.getpid())
+    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+    done = subprocess.run(
+        sandbox.wrap_command([sys.executable, "-c", LOOPBACK_PROBE]),
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ping"
