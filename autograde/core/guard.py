@@ -274,8 +274,11 @@ class _Scanner(ast.NodeVisitor):
 def find_tampering(cells: list[tuple[int, str]]) -> list[Finding]:
     """Scan ``(cell_index, source)`` pairs of student code; return what reaches into grading.
 
-    IPython line magics and shell escapes are blanked before parsing; a cell
-    that still does not parse is skipped (running it raises anyway).
+    IPython line magics and shell escapes are blanked before parsing (so the
+    body of a ``%%time`` cell is scanned as code); a cell that still does not
+    parse (``np.mean?``, ``x = !ls`` inside other code) is parsed as IPython
+    runs it, after its input transformers; one that parses neither way is
+    skipped (running it raises anyway).
 
     Examples
     --------
@@ -286,18 +289,29 @@ def find_tampering(cells: list[tuple[int, str]]) -> list[Finding]:
     aliases: dict[str, str] = {}
     defined: set[str] = set()
     for index, source in cells:
-        lines = [
-            "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
-        ]
-        try:
-            tree = ast.parse("\n".join(lines))
-        except SyntaxError:
+        tree = _parse_student_cell(source)
+        if tree is None:
             continue
         scanner = _Scanner(aliases, defined)
         scanner.visit(tree)
         aliases = scanner.aliases  # imports carry over to later cells, as in the kernel
         findings.extend(Finding(index, line, what) for line, what in scanner.findings)
     return findings
+
+
+def _parse_student_cell(source: str) -> ast.Module | None:
+    """The cell's syntax tree, magics blanked, else as IPython transforms it; None if neither."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        return ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError):
+        pass
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return ast.parse(TransformerManager().transform_cell(source))
+    except Exception:  # IPython missing, or code that does not parse: nothing to scan
+        return None
 
 
 # --- runtime ---------------------------------------------------------------

@@ -71,6 +71,20 @@ def test_honest_code_is_not_flagged(name):
     assert find_tampering([(1, HONEST[name])]) == []
 
 
+@pytest.mark.parametrize(
+    "ipython_line", ["np.mean?", "files = !ls", "%time x = 1", "get_ipython().system('ls')"]
+)
+def test_tampering_next_to_ipython_syntax_is_found(ipython_line):
+    # A help query or a shell capture made the whole cell unparsable, so it was skipped.
+    cell = f"import numpy as np\n{ipython_line}\nnp.isclose = lambda *a, **k: True"
+    (finding,) = find_tampering([(1, cell)])
+    assert str(finding) == "cell 1, line 3: rebinds numpy.isclose"
+
+
+def test_a_cell_that_parses_neither_way_is_skipped():
+    assert find_tampering([(1, "import numpy as np\nnp.isclose = (")]) == []
+
+
 def test_imports_carry_over_between_cells():
     cells = [(1, "import numpy.testing as npt"), (2, "npt.assert_equal = print")]
     (finding,) = find_tampering(cells)
