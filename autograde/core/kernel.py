@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,8 @@ __all__ = ["CellRun", "NotebookRun", "execute_cells"]
 _SCRUBBED_ENV = ("RESPAI_RESULTS_FILE", sandbox.ENV_VAR)
 #: Tries to start a kernel before a submission is reported ``crashed``.
 _KERNEL_START_ATTEMPTS = 3
+#: How often the drain of a kernel's output checks that the grader has closed it, s.
+_DRAIN_POLL_S = 0.2
 _GUARD_CELL_TIMEOUT = 60.0
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -294,20 +297,29 @@ class _OutputTail:
         self._reader, self.fd = os.pipe()
         self._limit = limit
         self._tail = b""
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
 
     def _drain(self) -> None:
+        # Stops at close(), though a child that left the kernel's process group (not killed
+        # where the kernel has no uid of its own) may still hold the pipe: its writes then
+        # fail, and neither this thread nor the pipe outlives the notebook.
         with open(self._reader, "rb", buffering=0) as pipe:
-            while chunk := pipe.read(65536):
-                self._tail = (self._tail + chunk)[-self._limit :]
+            while not self._closed.is_set():
+                if select.select([pipe], [], [], _DRAIN_POLL_S)[0]:
+                    chunk = pipe.read(65536)
+                    if not chunk:  # every writer is gone
+                        return
+                    self._tail = (self._tail + chunk)[-self._limit :]
 
     def text(self) -> str:
         return self._tail.decode("utf-8", "replace").strip()
 
     def close(self) -> None:
-        """Close the grader's end; the thread ends when the kernel's copies are gone too."""
+        """Close the grader's end and stop the drain (read :meth:`text` before)."""
         os.close(self.fd)
+        self._closed.set()
 
 
 class _SandboxedKernelManager(AsyncKernelManager):

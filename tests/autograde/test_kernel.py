@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograde.core import kernel
@@ -65,3 +69,24 @@ def test_a_cell_can_carry_a_user_expression_evaluated_after_it(tmp_path):
     assert run.cells[0].expression == "43"
     assert run.cells[1].expression is None, "no expression was asked for"
     assert run.cells[2].expression is None, "ipykernel evaluates none after an error"
+
+
+def test_the_output_drain_stops_though_a_stray_child_holds_the_pipe():
+    # Without a uid of its own, a child that left the kernel's process group is not killed;
+    # it kept the pipe open, and the drain thread and the pipe stayed for good.
+    tail = kernel._OutputTail(1024)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; print('hi', flush=True); time.sleep(60)"],
+        stdout=tail.fd,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while tail.text() != "hi" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tail.text() == "hi"
+        tail.close()
+        tail._thread.join(timeout=5)
+        assert not tail._thread.is_alive(), "the drain waits for the stray child"
+    finally:
+        child.kill()
+        child.wait()
