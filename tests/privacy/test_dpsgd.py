@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from respai.exceptions import ParameterTypeError, ParameterValueError
 from respai.models import SmallCNN
@@ -329,3 +330,32 @@ def test_fit_survives_empty_poisson_batches():
     fit(model, dp_loader, epochs=1, optimizer=opt, device="cpu", progress=False)
     assert opt.accountant.steps == 20
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_a_scalar_parameter_is_clipped_with_the_others():
+    # A temperature or a learned scale: its per-sample gradients have shape (B,), which
+    # flatten(1) refused (IndexError).
+    scalar, matrix = torch.tensor([3.0, 0.0, -1.0]), torch.tensor([[[4.0]], [[1.0]], [[0.0]]])
+    expected = torch.sqrt(scalar**2 + matrix.flatten(1).pow(2).sum(dim=1))
+    assert torch.allclose(per_sample_norms([scalar, matrix]), expected)
+
+    class ScaledLinear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(3, 2)
+            self.temperature = nn.Parameter(torch.tensor(1.0))
+
+        def forward(self, x):
+            return self.linear(x) / self.temperature
+
+    torch.manual_seed(0)
+    model = ScaledLinear()
+    data = TensorDataset(torch.randn(64, 3), torch.randint(0, 2, (64,)))
+    private, optimizer, loader = make_private(
+        model, torch.optim.SGD(model.parameters(), lr=0.1), DataLoader(data, batch_size=16),
+        noise_multiplier=1.0, max_grad_norm=1.0, delta=1e-5, epochs=1, generator=0,
+    )  # fmt: skip
+    x, y = next(iter(loader))
+    nn.functional.cross_entropy(private(x), y).backward()
+    optimizer.step()
+    assert model.temperature.item() != 1.0, "the scalar parameter must be trained too"

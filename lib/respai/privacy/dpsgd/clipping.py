@@ -40,7 +40,10 @@ def per_sample_norms(grad_samples: Sequence[torch.Tensor]) -> torch.Tensor:
     >>> per_sample_norms([torch.tensor([[3.0], [0.0]]), torch.tensor([[4.0], [1.0]])])
     tensor([5., 1.])
     """
-    per_param = torch.stack([g.flatten(1).norm(2, dim=1) for g in grad_samples], dim=1)
+    # A scalar parameter's per-sample gradients have shape (B,), which flatten(1) refuses;
+    # reshape(B, -1) would refuse an empty Poisson batch (B = 0).
+    flat = [g.flatten(1) if g.ndim > 1 else g.unsqueeze(1) for g in grad_samples]
+    per_param = torch.stack([g.norm(2, dim=1) for g in flat], dim=1)
     return per_param.norm(2, dim=1)
 
 
