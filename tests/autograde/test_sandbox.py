@@ -50,11 +50,18 @@ def run_probe(tmp_path, hidden):
     code = PROBE.replace("SECRET", repr(str(course / "solutions" / "secret.ipynb")))
     code = code.replace("NESTED", repr(str(course / "solutions" / "deep")))
     code = code.replace("COURSE", repr(str(course)))
-    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-    command = sandbox.wrap_command([sys.executable, "-c", code])
-    done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True, timeout=120)
+    done = run_sandboxed(policy, code, work)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_sandboxed(policy, code, cwd, *args, timeout=120):
+    """``python -c code *args`` under ``policy``, started as the grader starts a kernel."""
+    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
+    command = sandbox.wrap_command([sys.executable, "-c", code, *args])
+    return subprocess.run(
+        command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_nested_hidden_folders_are_hidden_and_limits_hold(tmp_path):
@@ -94,12 +101,8 @@ def test_exposed_folder_under_a_closed_parent_stays_reachable(tmp_path):
         f"open({str(closed / 'pkg' / 'module.txt')!r}).read(), "
         f"os.path.exists({str(closed / 'secret.txt')!r})]))"
     )
-    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-    command = sandbox.wrap_command([sys.executable, "-c", code])
     try:
-        done = subprocess.run(
-            command, env=env, cwd=work, capture_output=True, text=True, timeout=120
-        )
+        done = run_sandboxed(policy, code, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     assert done.returncode == 0, done.stderr
@@ -134,9 +137,7 @@ def test_private_memory_is_capped_but_mapped_libraries_have_room(tmp_path):
     The old address-space-only cap failed every torch notebook under a CUDA build of torch.
     """
     policy = sandbox.SandboxPolicy(memory_mb=512, mapped_code_mb=2048)
-    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-    command = sandbox.wrap_command([sys.executable, "-c", MAPPINGS_PROBE])
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    done = run_sandboxed(policy, MAPPINGS_PROBE, None)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"library_like": "allowed", "private": "MemoryError", "shared": "OSError"}
@@ -158,13 +159,9 @@ def test_a_sandboxed_process_has_no_network(tmp_path):
         port = server.getsockname()[1]
         policy = sandbox.policy_for(tmp_path, 2048, uid=200_000 + os.getpid())
         assert policy.network is False, "namespaces are available here: no network"
-        env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
         code = NETWORK_PROBE.replace("PORT", str(port))
         outside = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        inside = subprocess.run(
-            sandbox.wrap_command([sys.executable, "-c", code]),
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        inside = run_sandboxed(policy, code, tmp_path, timeout=60)
     assert outside.stdout.strip() == "reached", "the probe itself must work"
     assert inside.returncode == 0, inside.stderr
     assert inside.stdout.strip() in ("OSError", "ConnectionRefusedError"), inside.stdout
@@ -236,11 +233,7 @@ def test_a_kernel_gets_empty_temporary_folders_but_keeps_its_scratch():
             policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
             assert {"/tmp", "/var/tmp", "/dev/shm"} <= set(policy.fresh_tmp_paths)
             code = TEMPORARY_FOLDERS_PROBE.replace("LEFT", repr(str(left)))
-            env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-            done = subprocess.run(
-                sandbox.wrap_command([sys.executable, "-c", code]),
-                env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+            done = run_sandboxed(policy, code, scratch)
             kept = Path(scratch, "result.txt").read_text() if done.returncode == 0 else None
         leaked = [str(path) for path in written if path.exists()]
     finally:
@@ -269,11 +262,7 @@ def test_a_connection_file_outside_the_scratch_folder_is_copied_in(tmp_path):
     code = "import sys; print(sys.argv[2] + ' ' + open(sys.argv[2]).read())"
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
-        env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-        done = subprocess.run(
-            sandbox.wrap_command([sys.executable, "-c", code, "-f", str(connection)]),
-            env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        done = run_sandboxed(policy, code, scratch, "-f", str(connection))
     assert done.returncode == 0, done.stderr
     path, content = done.stdout.strip().split(" ", 1)
     assert path == os.path.join(os.path.realpath(scratch), sandbox.CONNECTION_FILE)
@@ -300,11 +289,7 @@ def test_the_temporary_folders_share_one_size_limit():
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
         policy = dataclasses.replace(policy, tmp_mb=8)
-        env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-        done = subprocess.run(
-            sandbox.wrap_command([sys.executable, "-c", SHARED_TMP_PROBE]),
-            env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        done = run_sandboxed(policy, SHARED_TMP_PROBE, scratch)
     assert done.returncode == 0, done.stderr
     written = json.loads(done.stdout.strip().splitlines()[-1])
     assert written == {"/tmp": "ok", "/var/tmp": "ENOSPC", "/dev/shm": "ENOSPC"}
@@ -325,11 +310,7 @@ def test_a_copy_of_the_course_outside_the_system_folders_is_hidden():
         with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
             policy = sandbox.policy_for(scratch, 2048, uid=200_000 + os.getpid())
             assert top in policy.hidden_paths
-            env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-            done = subprocess.run(
-                sandbox.wrap_command([sys.executable, "-c", code]),
-                env=env, cwd=scratch, capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+            done = run_sandboxed(policy, code, scratch)
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     assert done.returncode == 0, done.stderr
@@ -349,10 +330,6 @@ with socket.create_server(("127.0.0.1", 0)) as server:
 def test_a_kernel_can_reach_itself_over_its_own_loopback(tmp_path):
     # A Dask LocalCluster or torch.distributed in a notebook talks to itself over 127.0.0.1.
     policy = sandbox.policy_for(tmp_path, 2048, uid=200_000 + os.getpid())
-    env = {**os.environ, sandbox.ENV_VAR: policy.to_env()}
-    done = subprocess.run(
-        sandbox.wrap_command([sys.executable, "-c", LOOPBACK_PROBE]),
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = run_sandboxed(policy, LOOPBACK_PROBE, tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ping"
