@@ -91,11 +91,10 @@ def _run_one(
     Path(results_file).unlink(missing_ok=True)
     os.environ[RESULTS_FILE_ENV] = results_file  # inherited by the kernel this process starts
     start = time.monotonic()
-    failure: dict = {}
     # A kernel that fails to start has run no cell yet, so starting it again is fair
     # (seen: two kernels started at once picking the same free TCP port).
     for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
-        failure = {}
+        failure: dict = {}
         try:
             papermill.execute_notebook(
                 source,
