@@ -9,7 +9,10 @@ from autograde.core.course import Course
 from autograde.core.executor import GradeOptions
 from autograde.core.validate import format_checks, validate
 
-HELP = "solution gets full marks, blank gets zero and runs to the end, every mutant loses points"
+HELP = (
+    "solution and alternatives get full marks, blank gets zero and runs to the end, "
+    "every mutant loses points"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

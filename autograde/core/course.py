@@ -44,8 +44,9 @@ class Course:
     ----------
     root : Path
         Repository root: holds ``solutions/`` (instructor sources, nbgrader
-        "source"), ``notebooks/`` (released, nbgrader "release") and
-        ``autograde/mutants/``.
+        "source"), ``notebooks/`` (released, nbgrader "release"),
+        ``autograde/mutants/`` (wrong answers) and ``autograde/alternatives/``
+        (other correct answers).
     """
 
     root: Path
@@ -61,6 +62,10 @@ class Course:
     @property
     def mutants_dir(self) -> Path:
         return self.root / "autograde" / "mutants"
+
+    @property
+    def alternatives_dir(self) -> Path:
+        return self.root / "autograde" / "alternatives"
 
     @property
     def build_dir(self) -> Path:

@@ -13,6 +13,12 @@ or, to replace several answer cells at once, ``cells = [{cell = ..., code =
 ...}, ...]`` instead of ``cell``/``code``. The submission for a mutant is the
 released notebook with every answer filled in from the solution, then the
 mutant's cells replaced: a student who got everything right but this.
+
+An **alternative** has the same format and lives in
+``autograde/alternatives/<id>/<name>.toml``: another *correct* answer (other
+spelling, other algorithm, other rounding where the exercise allows it) that
+must keep full marks, so that tests made stricter to catch a mutant do not
+start to reject right answers.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["Mutant", "load_mutants", "solution_answers", "fill_answers"]
+__all__ = ["Mutant", "load_mutants", "load_alternatives", "solution_answers", "fill_answers"]
 
 _KEYS = {"cell", "code", "cells", "description"}
 
@@ -65,7 +71,18 @@ def load_mutants(course: Course, spec: AssignmentSpec) -> list[Mutant]:
     SpecError
         For unknown keys, missing code, or a cell that is not an answer cell.
     """
-    folder = course.mutants_dir / spec.assignment_id
+    return _load_folder(course.mutants_dir / spec.assignment_id, spec)
+
+
+def load_alternatives(course: Course, spec: AssignmentSpec) -> list[Mutant]:
+    """Read every alternative (correct) answer of ``spec``'s assignment, sorted by name.
+
+    Same format and errors as :func:`load_mutants`.
+    """
+    return _load_folder(course.alternatives_dir / spec.assignment_id, spec)
+
+
+def _load_folder(folder: Path, spec: AssignmentSpec) -> list[Mutant]:
     return [_load(path, spec) for path in sorted(folder.glob("*.toml"))]
 
 

@@ -9,6 +9,8 @@ through the same executor as ``autograde grade`` (smoke mode, in parallel):
   smoke mode);
 * **blank** (the released notebook as is) must get zero and still run to the
   end: only answer and test cells may raise ("no cascade");
+* each **alternative** (solution with one answer written another correct
+  way, ``autograde/alternatives/<id>/``) must get full marks too;
 * each **mutant** (solution with one plausible mistake) must lose points.
 """
 
@@ -22,7 +24,12 @@ import nbformat
 from autograde.core.course import Course
 from autograde.core.executor import DEFAULT_OPTIONS, GradeOptions, GradeTask, grade_many
 from autograde.core.grading import GradeResult
-from autograde.core.mutants import fill_answers, load_mutants, solution_answers
+from autograde.core.mutants import (
+    fill_answers,
+    load_alternatives,
+    load_mutants,
+    solution_answers,
+)
 from autograde.core.spec import build_spec
 from respai.results import check_claims
 
@@ -37,7 +44,7 @@ class Check:
     ----------
     assignment_id : str
     variant : str
-        ``solution``, ``blank`` or ``mutant:<name>``.
+        ``solution``, ``blank``, ``alternative:<name>`` or ``mutant:<name>``.
     passed : bool
     points : float
         Points the variant earned.
@@ -71,7 +78,7 @@ def validate(
     workers: int | None = None,
     options: GradeOptions = DEFAULT_OPTIONS,
 ) -> list[Check]:
-    """Grade solution, blank and mutants of each assignment; return one check per variant.
+    """Grade solution, blank, alternatives and mutants of each assignment; one check per variant.
 
     Submissions and their executed copies are written under
     ``workdir/<id>/`` for inspection.
@@ -82,11 +89,14 @@ def validate(
         released = nbformat.read(course.released_notebook(assignment_id), as_version=4)
         answers = solution_answers(nbformat.read(course.source_notebook(assignment_id), 4))
         variants = {"solution": fill_answers(released, answers), "blank": released}
-        for mutant in load_mutants(course, spec):
-            variants[f"mutant:{mutant.name}"] = fill_answers(
-                released, answers | dict(mutant.replacements)
-            )
-            descriptions[(assignment_id, mutant.name)] = mutant.description
+        for kind, loaded in (
+            ("alternative", load_alternatives(course, spec)),
+            ("mutant", load_mutants(course, spec)),
+        ):
+            for answer in loaded:
+                variant = f"{kind}:{answer.name}"
+                variants[variant] = fill_answers(released, answers | dict(answer.replacements))
+                descriptions[(assignment_id, variant)] = answer.description
         folder = workdir / assignment_id
         folder.mkdir(parents=True, exist_ok=True)
         for variant, nb in variants.items():
@@ -110,7 +120,7 @@ def validate(
         executed = Path(task.path).with_suffix(".executed.ipynb")
         if result.executed:
             executed.write_text(result.executed, encoding="utf-8")
-        description = descriptions.get((assignment_id, variant.removeprefix("mutant:")), "")
+        description = descriptions.get((assignment_id, variant), "")
         claims = course.claims_file(assignment_id)
         claim_problems = (
             check_claims(result.recorded, claims, mode)
@@ -134,6 +144,11 @@ def _judge(
         if result.status != "graded" or result.total != result.max_total:
             problems.append(f"expected full marks, got {_summary(result)}")
         problems.extend(f"claims: {p}" for p in claim_problems)
+    elif variant.startswith("alternative:"):
+        if result.status != "graded" or result.total != result.max_total:
+            problems.append(
+                f"this correct answer ({description}) must keep full marks, got {_summary(result)}"
+            )
     elif variant == "blank":
         if result.status != "graded":
             problems.append(f"did not run to the end: {result.status}: {result.reason}")

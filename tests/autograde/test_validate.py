@@ -18,12 +18,22 @@ pytestmark = pytest.mark.xdist_group("validate")
 
 @pytest.fixture(scope="module")
 def checks(tmp_path_factory):
-    """Validate a fixture copy with one mutant no test catches and a cascading cell."""
+    """Validate a fixture copy with one mutant no test catches, a cascading cell,
+    and two "alternatives": one correct, one that is not."""
     course = copy_course(tmp_path_factory.mktemp("validate") / "course")
     folder = course.mutants_dir / FIXTURE_ID
     (folder / "add_equivalent.toml").write_text(
         'cell = "add"\ndescription = "same maths, other spelling"\n'
         'code = "def add(a, b):\\n    return b + a\\n"\n'
+    )
+    alternatives = course.alternatives_dir / FIXTURE_ID
+    alternatives.mkdir(parents=True)
+    (alternatives / "add_commuted.toml").write_text(
+        'cell = "add"\ndescription = "b + a"\ncode = "def add(a, b):\\n    return b + a\\n"\n'
+    )
+    (alternatives / "mean_truncated.toml").write_text(
+        'cell = "mean"\ndescription = "integer mean, not correct"\n'
+        'code = "def mean(xs):\\n    return sum(xs) // len(xs)\\n"\n'
     )
     released = course.released_notebook(FIXTURE_ID)
     # The narrative cell uses the student's `mean`: a cascade on the blank notebook.
@@ -49,6 +59,14 @@ def test_mutants_lose_points_with_the_tests_that_catch_them(checks):
     assert checks["mutant:both_integer"].points_lost == 5
     caught = checks["mutant:add_equivalent"]
     assert not caught.passed and "no test catches it" in caught.detail
+
+
+def test_alternatives_must_keep_full_marks(checks):
+    assert checks["alternative:add_commuted"].passed
+    assert checks["alternative:add_commuted"].points == 5
+    wrong = checks["alternative:mean_truncated"]
+    assert not wrong.passed and wrong.failed_tests == ("test_mean",)
+    assert "this correct answer (integer mean, not correct) must keep full marks" in wrong.detail
 
 
 def test_solution_numbers_are_checked_against_the_claims_table(tmp_path):
