@@ -42,8 +42,10 @@ __all__ = ["CellRun", "NotebookRun", "execute_cells"]
 # Environment variables a graded kernel must not inherit: a results file would
 # let a submission write into the instructor's run output.
 _SCRUBBED_ENV = ("RESPAI_RESULTS_FILE", sandbox.ENV_VAR)
-#: Tries to start a kernel before a submission is reported ``crashed``.
-_KERNEL_START_ATTEMPTS = 3
+#: Tries to start a kernel before a submission is reported ``crashed`` (or a
+#: notebook run ``failed``, :mod:`autograde.core.run`): a start can lose a race
+#: for its ZMQ ports with another kernel starting at the same moment.
+KERNEL_START_ATTEMPTS = 3
 #: How often the drain of a kernel's output checks that the grader has closed it, s.
 _DRAIN_POLL_S = 0.2
 _GUARD_CELL_TIMEOUT = 60.0
@@ -190,7 +192,7 @@ def execute_cells(
     try:
         # A kernel that fails to start has run no student code yet, so starting it again is
         # fair; seen: two kernels started at once picking the same free TCP port.
-        for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
             client = new_client()
             if policy is not None:
                 client.kernel_manager_class = _sandboxed_manager(
@@ -207,7 +209,7 @@ def execute_cells(
                         deadline,
                     )  # fmt: skip
             except (DeadKernelError, RuntimeError, TimeoutError) as exc:
-                if not started and attempt < _KERNEL_START_ATTEMPTS:
+                if not started and attempt < KERNEL_START_ATTEMPTS:
                     continue
                 # Kernel failed to start, or died between cells.
                 status = "crashed"

@@ -20,12 +20,11 @@ from papermill.exceptions import PapermillExecutionError
 
 from autograde.core.course import Course
 from autograde.core.executor import pool_context
+from autograde.core.kernel import KERNEL_START_ATTEMPTS
 
 __all__ = ["MODES", "RunResult", "run_notebooks", "write_results", "format_runs"]
 
 MODES = ("smoke", "full")
-#: Tries to start a notebook's kernel before the run is reported ``failed``.
-_KERNEL_START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def _run_one(
     start = time.monotonic()
     # A kernel that fails to start has run no cell yet, so starting it again is fair
     # (seen: two kernels started at once picking the same free TCP port).
-    for attempt in range(1, _KERNEL_START_ATTEMPTS + 1):
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         failure: dict = {}
         try:
             papermill.execute_notebook(
@@ -110,7 +109,7 @@ def _run_one(
             failure = {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": exc.evalue}
         except Exception as exc:  # kernel death, bad notebook: report, don't stop the other runs
             failure = {"ename": type(exc).__name__, "evalue": str(exc)}
-            if attempt < _KERNEL_START_ATTEMPTS and not _any_cell_started(output):
+            if attempt < KERNEL_START_ATTEMPTS and not _any_cell_started(output):
                 continue
         break
     seconds = time.monotonic() - start

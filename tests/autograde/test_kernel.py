@@ -31,11 +31,11 @@ def _flaky_start(monkeypatch, failures: int) -> list[int]:
 
 
 def test_a_failed_kernel_start_is_retried(monkeypatch, tmp_path):
-    calls = _flaky_start(monkeypatch, failures=kernel._KERNEL_START_ATTEMPTS - 1)
+    calls = _flaky_start(monkeypatch, failures=kernel.KERNEL_START_ATTEMPTS - 1)
     nb = _notebook()
     run = kernel.execute_cells(nb, cwd=tmp_path, cell_timeout=60, notebook_timeout=120)
     assert run.status == "completed", run.reason
-    assert len(calls) == kernel._KERNEL_START_ATTEMPTS
+    assert len(calls) == kernel.KERNEL_START_ATTEMPTS
     assert "42" in nb.cells[0].outputs[0]["text"]
 
 
@@ -44,7 +44,7 @@ def test_a_kernel_that_never_starts_is_crashed_with_the_reason(monkeypatch, tmp_
     run = kernel.execute_cells(_notebook(), cwd=tmp_path, cell_timeout=60, notebook_timeout=120)
     assert run.status == "crashed"
     assert "kernel failure: RuntimeError: Kernel died before replying" in run.reason
-    assert len(calls) == kernel._KERNEL_START_ATTEMPTS
+    assert len(calls) == kernel.KERNEL_START_ATTEMPTS
     assert run.cells[0].status == "not_run"
 
 
