@@ -8,7 +8,7 @@ import pytest
 
 from autograde.cli import main
 from autograde.core.errors import SpecError
-from autograde.core.mutants import load_mutants
+from autograde.core.mutants import load_alternatives, load_mutants
 from autograde.core.spec import build_spec
 from autograde.core.validate import validate
 from tests.autograde.course_helpers import FIXTURE_ID, REAL_COURSE, copy_course, real_ids
@@ -101,4 +101,8 @@ def test_real_assignment_validates(assignment_id, capsys):
     code = main(["--root", str(REAL_COURSE.root), "validate", assignment_id])
     report = capsys.readouterr().out
     assert code == 0, report
-    assert len(load_mutants(REAL_COURSE, build_spec(REAL_COURSE, assignment_id))) >= 8
+    spec = build_spec(REAL_COURSE, assignment_id)
+    assert len(load_mutants(REAL_COURSE, spec)) >= 8, "DESIGN.md: at least 8 mutants per notebook"
+    assert len(load_alternatives(REAL_COURSE, spec)) >= 3, (
+        "at least 3 other correct answers per notebook (autograde/alternatives/<id>/)"
+    )
