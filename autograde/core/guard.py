@@ -80,6 +80,7 @@ _PROTOCOL_OVERRIDES = (
 _SUSPICIOUS_CALLS = {
     ("sys", "settrace"): "installs a tracing hook",
     ("sys", "setprofile"): "installs a profiling hook",
+    ("sys", "addaudithook"): "installs an audit hook: it sees every later cell and check",
     ("sys", "_getframe"): "reads the interpreter's frames",
     ("inspect", "currentframe"): "reads the interpreter's frames",
     ("inspect", "stack"): "reads the interpreter's frames",

@@ -31,6 +31,7 @@ TAMPERING = {
     "transformers": "ip = get_ipython()\nip.input_transformers_cleanup.append(lambda l: [])",
     "custom exc": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)",
     "settrace": "import sys\nsys.settrace(None)",
+    "audit hook": "import sys\nsys.addaudithook(lambda event, args: None)",
     "frames": "import sys\nsys._getframe(1).f_globals['x'] = 1",
     "sys.modules": "import sys\nsys.modules['numpy'] = None",
     "grader state": "__autograde_restore = lambda: None",
