@@ -150,7 +150,7 @@ def execute_cells(
     replies: dict[int, dict] = {}
 
     def remember_reply(cell, cell_index, execute_reply):  # nbclient hook signature
-        replies[cell_index] = execute_reply.get("content", {})
+        replies[cell_index] = _bounded_error(execute_reply.get("content", {}), output_limit)
 
     def new_client() -> _BoundedClient:
         return _BoundedClient(
@@ -370,6 +370,11 @@ class _BoundedClient(NotebookClient):
         self._output_bytes: dict[int, int] = {}
 
     def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "error":
+            # Errors are always kept (they decide the grade), but bounded: an exception
+            # whose message is 300 MB would otherwise be copied into the reply, the
+            # executed notebook and the feedback.
+            msg = {**msg, "content": _bounded_error(msg.get("content", {}), self._output_limit)}
         size = len(str(msg.get("content", "")))
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
@@ -383,6 +388,39 @@ class _BoundedClient(NotebookClient):
                 outs.append(notice)
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+#: Characters kept of an exception's name.
+_MAX_ENAME = 200
+
+
+def _bounded_error(content: dict, limit: int) -> dict:
+    """``content`` of an error message or reply with ``ename``, ``evalue`` and ``traceback``
+    cut to about ``limit`` characters together (the rest is dropped, and says so)."""
+    if not any(key in content for key in ("ename", "evalue", "traceback")):
+        return content
+    bounded = dict(content)
+    ename = str(content.get("ename", ""))
+    if len(ename) > _MAX_ENAME:
+        bounded["ename"] = ename[:_MAX_ENAME] + "..."
+    budget = max(limit // 2, 1)
+    evalue = str(content.get("evalue", ""))
+    if len(evalue) > budget:
+        bounded["evalue"] = (
+            evalue[:budget] + f" [autograde: {len(evalue) - budget:,} characters dropped]"
+        )
+    lines, used = [], 0
+    traceback = content.get("traceback") or []
+    for line in traceback if isinstance(traceback, list) else [str(traceback)]:
+        line = str(line)
+        if used + len(line) > budget:
+            lines.append(line[: max(budget - used, 0)] + "\n[autograde: traceback cut]")
+            break
+        lines.append(line)
+        used += len(line)
+    if "traceback" in content:
+        bounded["traceback"] = lines
+    return bounded
 
 
 def _outcome(

@@ -90,3 +90,20 @@ def test_the_output_drain_stops_though_a_stray_child_holds_the_pipe():
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_huge_exception_message_is_cut_to_the_output_limit(tmp_path):
+    """A 5 MB evalue (and traceback) would be copied into the reply, the executed notebook
+    and the feedback; the cell still fails with the exception's name."""
+    cell = new_code_cell("raise ValueError('<script>' + 'x' * 5_000_000)")
+    nb = new_notebook(cells=[cell, new_code_cell("y = 2")])
+    run = kernel.execute_cells(
+        nb, cwd=tmp_path, cell_timeout=60, notebook_timeout=120, output_limit=100_000
+    )
+    assert run.cells[0].status == "error" and run.cells[0].ename == "ValueError"
+    assert len(run.cells[0].evalue) < 60_000, "the reply's evalue is bounded"
+    assert "characters dropped" in run.cells[0].evalue
+    (error,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
+    assert error.ename == "ValueError" and len(error.evalue) < 60_000
+    assert sum(len(line) for line in error.traceback) < 60_000, "the traceback is bounded"
+    assert run.cells[1].status == "ok", "the next cell runs"
