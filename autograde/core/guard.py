@@ -29,7 +29,23 @@ Two layers, because a notebook's code and its tests share one Python process:
 
 Neither layer is a proof against an adversary who reads this file; the
 sandbox (:mod:`autograde.sandbox`) is what protects the machine, the other
-students and the hidden tests' files.
+students and the hidden tests' files. The kernel checks its own honesty, so
+code in it that hides from the scan (``getattr`` with a computed name, for
+one) can still forge a pass. Routes a red-team review found (2026-12-07),
+each giving a blank notebook full marks with no finding:
+
+* read the secret from the restore function's closure (``__closure__``) and
+  answer every restore with a valid token;
+* an IPython ``post_execute`` callback that undoes a patch after the test
+  body but before the restore expression runs, and unregisters itself;
+* wrapping the kernel's ``Session.send`` to drop ``error`` messages and
+  turn error replies into ``ok``.
+
+Closing them needs the verdict decided outside the student's process (the
+tests run against the answers in a second, clean process), not more checks
+inside it. Until then: a result is as trustworthy as nbgrader's, which runs
+tests in the student's kernel too; read the code of a submission whose
+marks surprise you.
 """
 
 from __future__ import annotations
