@@ -141,11 +141,11 @@ def _judge(
 ) -> Check:
     problems: list[str] = []
     if variant == "solution":
-        if result.status != "graded" or result.total != result.max_total:
+        if not _full_marks(result):
             problems.append(f"expected full marks, got {_summary(result)}")
         problems.extend(f"claims: {p}" for p in claim_problems)
     elif variant.startswith("alternative:"):
-        if result.status != "graded" or result.total != result.max_total:
+        if not _full_marks(result):
             problems.append(
                 f"this correct answer ({description}) must keep full marks, got {_summary(result)}"
             )
@@ -174,6 +174,10 @@ def _judge(
         detail,
         result.seconds,
     )
+
+
+def _full_marks(result: GradeResult) -> bool:
+    return result.status == "graded" and result.total == result.max_total
 
 
 def _summary(result: GradeResult) -> str:
