@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 import traceback
@@ -248,7 +249,10 @@ def _read(path: Path) -> nbformat.NotebookNode:
     if path.is_symlink():  # it could point at another student's notebook or a solution
         raise ValueError(f"{path.name} is a symbolic link, not a notebook file: not followed")
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO blocks its reader, /dev/zero never ends
+            raise ValueError(f"{path.name} is not a regular file (a folder, FIFO or device)")
+        size = info.st_size
         if size > MAX_NOTEBOOK_MB * 2**20:
             raise ValueError(
                 f"the file is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_MB} MiB a notebook "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,11 +53,17 @@ def spec_digest(spec: AssignmentSpec) -> str:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file, or of its path when it is a folder or unreadable."""
+    """SHA-256 of a file, or of its path when it is not a regular file or is unreadable.
+
+    A symbolic link is not followed and a FIFO or device is never opened: reading one
+    would block the coordinator forever (a FIFO) or fill its memory (``/dev/zero``).
+    """
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        if stat.S_ISREG(path.lstat().st_mode):
+            return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
-        return hashlib.sha256(f"unreadable:{path}".encode()).hexdigest()
+        pass
+    return hashlib.sha256(f"unreadable:{path}".encode()).hexdigest()
 
 
 def append_record(log: Path, record: Record) -> None:

@@ -17,6 +17,7 @@ notebook or the instructor's solution.
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,13 +135,26 @@ def _linked(path: Path) -> str:
     )
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` is no notebook file ("" for a regular file): a FIFO would block its reader
+    forever, a device (``/dev/zero``) fill its memory."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"{path.name} cannot be read ({exc.strerror})"
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISLNK(mode):
+        return _linked(path)
+    kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+    return f"{path.name} is {kind}, not a notebook file: not read"
+
+
 def _pick(student: str, folder: Path) -> Submission:
     preferred = folder / f"{folder.name}.ipynb"
     notebooks = sorted(folder.glob("*.ipynb"))
     chosen = preferred if preferred.is_file() else notebooks[0] if len(notebooks) == 1 else None
     if chosen is not None:
-        return Submission(
-            student, folder.name, chosen, _linked(chosen) if chosen.is_symlink() else ""
-        )
+        return Submission(student, folder.name, chosen, _not_a_file(chosen))
     names = [p.name for p in notebooks] or "none"
     return Submission(student, folder.name, folder, f"expected one notebook, found {names}")

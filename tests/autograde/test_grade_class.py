@@ -265,3 +265,32 @@ def test_symbolic_links_are_reported_not_followed(tmp_path):
     problems = {s.student: s.problem for s in find_submissions(flat, FIXTURE_ID)}
     assert problems == {"erin": "", "frank": problems["frank"]}
     assert "symbolic link" in problems["frank"]
+
+
+def test_fifos_devices_and_folders_are_reported_never_opened(fixture_course, tmp_path, monkeypatch):
+    # Read, a FIFO blocks the coordinator forever and /dev/zero fills its memory.
+    import os
+    import signal
+
+    subs = tmp_path / "subs"
+    for student in ("fifo", "zero", "folder"):
+        (subs / student / FIXTURE_ID).mkdir(parents=True)
+    os.mkfifo(subs / "fifo" / FIXTURE_ID / f"{FIXTURE_ID}.ipynb")
+    (subs / "zero" / FIXTURE_ID / f"{FIXTURE_ID}.ipynb").symlink_to("/dev/zero")
+    (subs / "folder" / FIXTURE_ID / f"{FIXTURE_ID}.ipynb").mkdir()
+    problems = {s.student: s.problem for s in find_submissions(subs, FIXTURE_ID)}
+    assert "a FIFO, socket or device, not a notebook file" in problems["fifo"]
+    assert "symbolic link" in problems["zero"]
+    assert "is a folder, not a notebook file" in problems["folder"]
+    monkeypatch.setattr(grade_module, "iter_results", lambda tasks, **kwargs: iter(()))
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("reading a submission blocked"))
+    signal.alarm(20)
+    try:
+        rows = dict(grade_class(fixture_course, subs, tmp_path / "out", assignment_id=FIXTURE_ID))
+    finally:
+        signal.alarm(0)
+    assert {s: r.status for s, r in rows.items()} == dict.fromkeys(problems, "invalid_notebook")
+    from autograde.core.grading import _read
+
+    with pytest.raises(ValueError, match="not a regular file"):
+        _read(subs / "fifo" / FIXTURE_ID / f"{FIXTURE_ID}.ipynb")
