@@ -64,9 +64,10 @@ def find_submissions(root: Path, assignment_id: str | None = None) -> list[Submi
     """
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder of submissions")
-    flat = sorted(p for p in root.glob("*.ipynb") if p.is_file() and not _hidden(p))
-    if flat:
-        return _flat(root, flat, assignment_id)
+    entries = sorted(p for p in root.glob("*.ipynb") if not _hidden(p))
+    if any(p.is_file() for p in entries):
+        # Every *.ipynb entry is a submission: a folder or FIFO of that name is reported.
+        return _flat(root, entries, assignment_id)
     found = []
     for student in sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p)):
         for folder in sorted(p for p in student.iterdir() if p.is_dir() and not _hidden(p)):
@@ -117,9 +118,7 @@ def _flat(root: Path, notebooks: list[Path], assignment_id: str | None) -> list[
         text = "; ".join(f"{[p.name for p in ps]} -> {n!r}" for n, ps in sorted(clashes.items()))
         raise UsageError(f"file names that give the same student name: {text}; rename them")
     return [
-        Submission(
-            name, assignment_id, paths[0], _linked(paths[0]) if paths[0].is_symlink() else ""
-        )
+        Submission(name, assignment_id, paths[0], _not_a_file(paths[0]))
         for name, paths in sorted(by_name.items())
     ]
 

@@ -294,3 +294,19 @@ def test_fifos_devices_and_folders_are_reported_never_opened(fixture_course, tmp
 
     with pytest.raises(ValueError, match="not a regular file"):
         _read(subs / "fifo" / FIXTURE_ID / f"{FIXTURE_ID}.ipynb")
+
+
+def test_a_flat_download_reports_every_notebook_name(tmp_path):
+    # A folder or FIFO named <student>.ipynb was skipped: no row, no status, exit code 0.
+    import os
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "erin.ipynb").write_text("{}")
+    (flat / "frank.ipynb").mkdir()
+    os.mkfifo(flat / "gina.ipynb")
+    problems = {s.student: s.problem for s in find_submissions(flat, FIXTURE_ID)}
+    assert sorted(problems) == ["erin", "frank", "gina"]
+    assert problems["erin"] == ""
+    assert "is a folder, not a notebook file" in problems["frank"]
+    assert "a FIFO, socket or device, not a notebook file" in problems["gina"]
