@@ -53,7 +53,13 @@ def nbgrader_meta(cell: dict) -> dict:
 
 
 def grade_id(cell: dict) -> str | None:
-    return nbgrader_meta(cell).get("grade_id")
+    """The cell's nbgrader grade_id; None when absent or not a string.
+
+    A submission's metadata is the student's: a list there made ``gid in test_ids``
+    raise, an int reached ``html.escape`` in the feedback and stopped the class.
+    """
+    gid = nbgrader_meta(cell).get("grade_id")
+    return gid if isinstance(gid, str) else None
 
 
 def is_test(cell: dict) -> bool:

@@ -230,3 +230,23 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(grading, "MAX_NOTEBOOK_MB", 1)
     with pytest.raises(ValueError, match="over the 1 MiB a notebook may have: clear the outputs"):
         grading._read(path)
+
+
+@pytest.mark.parametrize("bad", [5, ["x"], {"id": 1}])
+def test_a_grade_id_that_is_not_a_string_is_ignored(fixture_course, bad):
+    # A list crashed the preparation ("internal grading error"); an int on a cell that
+    # raised reached html.escape in the coordinator and stopped the whole class.
+    from autograde.core.grading import CellError, GradeResult
+    from autograde.core.reports import feedback_html
+
+    spec = build_spec(fixture_course, FIXTURE_ID)
+    nb = released(fixture_course)
+    nb.cells[0].metadata["nbgrader"] = {"grade_id": bad, "grade": False, "solution": False}
+    prepared = prepare_notebook(nb, spec, {})
+    roles = [c.metadata["autograde"] for c in prepared.nb.cells if c.cell_type == "code"]
+    assert all(r.get("grade_id") is None or isinstance(r["grade_id"], str) for r in roles)
+    assert C.grade_id(nb.cells[0]) is None
+    error = CellError(1, "other", C.grade_id(nb.cells[0]), "ValueError", "boom")
+    assert "ValueError: boom" in feedback_html(
+        "s", GradeResult("p", FIXTURE_ID, "graded", errors=(error,))
+    )
