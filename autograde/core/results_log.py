@@ -103,19 +103,51 @@ def rewrite(log: Path, records: list[Record]) -> None:
 
 
 def _from_dict(data: dict) -> Record:
+    """Raise TypeError for a field of the wrong type: a hand-edited line (points "3") made
+    the reused result crash the whole run when its total was summed."""
     result = GradeResult(
-        submission=data["submission"],
-        assignment=data["assignment"],
-        status=data["status"],
-        reason=data.get("reason", ""),
-        tests=tuple(TestResult(**t) for t in data.get("tests", ())),
-        manual=tuple(ManualSpec(**m) for m in data.get("manual", ())),
-        errors=tuple(CellError(**e) for e in data.get("errors", ())),
-        seconds=float(data.get("seconds", 0.0)),
+        submission=_typed(data["submission"], str),
+        assignment=_typed(data["assignment"], str),
+        status=_typed(data["status"], str),
+        reason=_typed(data.get("reason", ""), str),
+        tests=tuple(
+            TestResult(
+                _typed(t["grade_id"], str),
+                float(_typed(t["points"], int, float)),
+                float(_typed(t["max_points"], int, float)),
+                _typed(t["passed"], bool),
+                _typed(t.get("message", ""), str),
+            )
+            for t in _typed(data.get("tests", []), list)
+        ),
+        manual=tuple(
+            ManualSpec(_typed(m["grade_id"], str), float(_typed(m["points"], int, float)))
+            for m in _typed(data.get("manual", []), list)
+        ),
+        errors=tuple(
+            CellError(
+                _typed(e["index"], int),
+                _typed(e["role"], str),
+                _typed(e.get("grade_id"), str, type(None)),
+                _typed(e["ename"], str),
+                _typed(e["evalue"], str),
+            )
+            for e in _typed(data.get("errors", []), list)
+        ),
+        seconds=float(_typed(data.get("seconds", 0.0), int, float)),
     )
     return Record(
-        str(data["student"]),
+        _typed(data["student"], str),
         result,
-        data.get("submission_sha256", ""),
-        data.get("spec_sha256", ""),
+        _typed(data.get("submission_sha256", ""), str),
+        _typed(data.get("spec_sha256", ""), str),
     )
+
+
+def _typed(value, *types):
+    """``value`` if it is one of ``types`` (a bool is no number here), else TypeError."""
+    if isinstance(value, bool) and bool not in types:
+        raise TypeError(f"unexpected bool {value!r}")
+    if not isinstance(value, types):
+        raise TypeError(f"{value!r} is not {' or '.join(t.__name__ for t in types)}")
+    return value

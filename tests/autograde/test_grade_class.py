@@ -310,3 +310,24 @@ def test_a_flat_download_reports_every_notebook_name(tmp_path):
     assert problems["erin"] == ""
     assert "is a folder, not a notebook file" in problems["frank"]
     assert "a FIFO, socket or device, not a notebook file" in problems["gina"]
+
+
+def test_a_log_line_with_fields_of_the_wrong_type_is_graded_again(graded, tmp_path):
+    # Points as strings (a hand edit) were reused, and summing them crashed the whole --resume.
+    _, _, out = graded
+    lines = (out / RESULTS_LOG).read_text().splitlines()
+    good = json.loads(lines[0])
+    key = f"{good['student']}/{good['assignment']}"
+    assert key in read_records(out / RESULTS_LOG)[0]
+    log = tmp_path / RESULTS_LOG
+    for field, value in [("points", "3"), ("passed", "yes"), ("max_points", None)]:
+        bad = json.loads(lines[0])
+        bad["tests"][0][field] = value
+        log.write_text(json.dumps(bad) + "\n")
+        assert read_records(log) == ({}, 1), field
+    for field, value in [("tests", {"a": 1}), ("student", 7), ("seconds", "1"), ("status", [])]:
+        bad = json.loads(lines[0]) | {field: value}
+        log.write_text(json.dumps(bad) + "\n" + "[1, 2]\nnull\n")
+        assert read_records(log) == ({}, 3), field
+    log.write_text(lines[0] + "\n")
+    assert list(read_records(log)[0]) == [key]
