@@ -264,7 +264,9 @@ def _read(path: Path) -> nbformat.NotebookNode:
         raise ValueError(f"not a readable notebook file: {type(exc).__name__}: {exc}") from None
     except RecursionError:
         raise ValueError("not a readable notebook file: JSON nested too deeply") from None
-    if not isinstance(data, dict) or data.get("nbformat") not in (3, 4):
+    version = data.get("nbformat") if isinstance(data, dict) else None
+    # type(): 4.0 == 4 and True == 1, but nbformat then fails with a bare AssertionError
+    if type(version) is not int or version not in (3, 4):
         found = data.get("nbformat") if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"not an nbformat 3 or 4 notebook (nbformat: {found!r})")
     try:

@@ -7,6 +7,7 @@ the real-course examples in another (``slow``).
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -250,3 +251,16 @@ def test_a_grade_id_that_is_not_a_string_is_ignored(fixture_course, bad):
     assert "ValueError: boom" in feedback_html(
         "s", GradeResult("p", FIXTURE_ID, "graded", errors=(error,))
     )
+
+
+@pytest.mark.parametrize("version", [4.0, "4", True, 5])
+def test_an_nbformat_version_that_is_not_3_or_4_says_so(tmp_path, version):
+    # 4.0 passed the check (4.0 == 4) and failed as "invalid notebook structure: AssertionError".
+    from autograde.core import grading
+
+    path = tmp_path / "nb.ipynb"
+    path.write_text(
+        json.dumps({"nbformat": version, "nbformat_minor": 5, "metadata": {}, "cells": []})
+    )
+    with pytest.raises(ValueError, match=r"not an nbformat 3 or 4 notebook \(nbformat: "):
+        grading._read(path)
