@@ -312,7 +312,8 @@ def _grade(
             (i, cell.source)
             for i, cell in enumerate(nb.cells)
             if cell.cell_type == "code" and cell.metadata[ROLE_KEY]["role"] in ("answer", "other")
-        ]
+        ],
+        spec.guarded_modules,
     )
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         folder = Path(scratch)

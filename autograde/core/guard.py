@@ -10,8 +10,12 @@ Two layers, because a notebook's code and its tests share one Python process:
    the interpreter's frames. A finding makes the submission ``tampered``: its
    points are still the ones the (restored) tests give, and the instructor
    sees why in the reason.
-2. **A runtime restore**: :data:`SNAPSHOT_SOURCE` runs before any student
-   code and saves the namespaces of the modules tests rely on; before every
+2. **A runtime restore**: :func:`snapshot_source` runs before any student
+   code and saves the namespaces of the modules tests rely on
+   (:data:`GUARDED_MODULES`, and each assignment's own, found by
+   :func:`tested_modules` in the instructor's notebook: ``torch`` where the
+   tests call ``torch.equal``), the methods of :data:`GUARDED_CLASSES`, and
+   the objects the instructor's imports bind to names the tests use; before every
    test segment, and again right after it, :func:`restore_expression` puts
    them back, clears tracing hooks and IPython's extension points, and hides
    student globals that shadow a builtin or a module alias the tests use
@@ -60,6 +64,9 @@ __all__ = [
     "Finding",
     "find_tampering",
     "SNAPSHOT_SOURCE",
+    "snapshot_source",
+    "tested_modules",
+    "GUARDED_CLASSES",
     "SECRET_EXPRESSION",
     "RESTORE_SOURCE",
     "restore_expression",
@@ -82,7 +89,7 @@ GUARDED_MODULES = (
     "respai.testing",
 )
 #: Attribute paths under a guarded module that are meant to be set (display settings).
-_SETTABLE = ("pandas.options", "numpy.random.seed")
+_SETTABLE = ("pandas.options", "numpy.random.seed", "torch.backends")
 
 #: Methods that let an object decide the outcome of the numpy/torch calls tests make on it.
 _PROTOCOL_OVERRIDES = (
@@ -161,8 +168,15 @@ def _dotted(node: ast.AST) -> str | None:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, module_aliases: dict[str, str], defined: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        module_aliases: dict[str, str],
+        defined: set[str] | None = None,
+        guarded: tuple[str, ...] = GUARDED_MODULES,
+    ) -> None:
         self.aliases = dict(module_aliases)
+        self.guarded = guarded
+        self.guarded_heads = {m.split(".")[0] for m in guarded}
         self.shells = {"get_ipython"}  # names bound to the IPython shell
         self.defined = defined if defined is not None else set()  # the student's own functions
         self.findings: list[tuple[int, str]] = []
@@ -188,7 +202,7 @@ class _Scanner(ast.NodeVisitor):
                 what = _SUSPICIOUS_CALLS[(node.module, alias.name)]
                 self._flag(node, f"imports {node.module}.{alias.name}: {what}")
             full = f"{node.module}.{alias.name}" if node.module else alias.name
-            if full in GUARDED_MODULES or full.startswith(("numpy.testing", "builtins")):
+            if full in self.guarded or full.startswith(("numpy.testing", "builtins")):
                 self.aliases[alias.asname or alias.name] = full
 
     def _check_target(self, target: ast.AST) -> None:
@@ -199,9 +213,12 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(target, ast.Attribute):
             dotted = _dotted(target.value)
             module = self._module_of(dotted) if dotted else None
-            guarded = {m.split(".")[0] for m in GUARDED_MODULES}
             full = f"{module}.{target.attr}" if module else ""
-            if module and module.split(".")[0] in guarded and not full.startswith(_SETTABLE):
+            if (
+                module
+                and module.split(".")[0] in self.guarded_heads
+                and not full.startswith(_SETTABLE)
+            ):
                 self._flag(target, f"rebinds {full}")
             elif dotted in ("__builtins__",):
                 self._flag(target, f"rebinds builtin {target.attr}")
@@ -272,8 +289,9 @@ class _Scanner(ast.NodeVisitor):
         if dotted in ("setattr", "delattr") and node.args:
             target = _dotted(node.args[0]) or ""
             module = self._module_of(target) or ""
-            guarded = {m.split(".")[0] for m in GUARDED_MODULES}
-            if target == "__builtins__" or module.split(".")[0] in guarded:
+            if target == "__builtins__" or (
+                module.split(".")[0] in self.guarded_heads and not module.startswith(_SETTABLE)
+            ):
                 self._flag(node, f"{dotted}() on module {target}")
         if dotted in ("exec", "eval", "compile") and dotted not in self.defined and node.args:
             if not isinstance(node.args[0], ast.Constant):
@@ -288,8 +306,13 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def find_tampering(cells: list[tuple[int, str]]) -> list[Finding]:
+def find_tampering(
+    cells: list[tuple[int, str]], guarded_modules: tuple[str, ...] = ()
+) -> list[Finding]:
     """Scan ``(cell_index, source)`` pairs of student code; return what reaches into grading.
+
+    Rebinding an attribute of :data:`GUARDED_MODULES` or of ``guarded_modules``
+    (those the assignment's tests call, :func:`tested_modules`) is tampering.
 
     IPython line magics and shell escapes are blanked before parsing (so the
     body of a ``%%time`` cell is scanned as code); a cell that still does not
@@ -309,11 +332,79 @@ def find_tampering(cells: list[tuple[int, str]]) -> list[Finding]:
         tree = _parse_student_cell(source)
         if tree is None:
             continue
-        scanner = _Scanner(aliases, defined)
+        scanner = _Scanner(aliases, defined, (*GUARDED_MODULES, *guarded_modules))
         scanner.visit(tree)
         aliases = scanner.aliases  # imports carry over to later cells, as in the kernel
         findings.extend(Finding(index, line, what) for line, what in scanner.findings)
     return findings
+
+
+def tested_modules(
+    setup_sources: list[str], test_sources: list[str]
+) -> tuple[tuple[str, ...], tuple[tuple[str, str, str | None], ...]]:
+    """What an assignment's tests reach through modules: to guard them like numpy.
+
+    Parameters
+    ----------
+    setup_sources : list of str
+        The instructor's code cells other than answers and tests (imports,
+        narrative), in notebook order.
+    test_sources : list of str
+        The test cells, hidden parts included.
+
+    Returns
+    -------
+    modules : tuple of str
+        Modules imported by a test, or imported by a setup cell under a name
+        that a test uses (``torch`` for ``torch.equal``, ``torch.nn.utils.prune``
+        for ``torch_prune.l1_unstructured``). Some may name a function rather
+        than a module (``from a import f``): the kernel skips what it cannot
+        import.
+    names : tuple of (str, str, str or None)
+        ``(name, module, attribute)`` for each setup import whose name a test
+        uses: ``("nn", "torch", "nn")`` for ``from torch import nn``,
+        ``("np", "numpy", None)`` for ``import numpy as np``. Before each test
+        the name is bound to that object again, whatever the student bound to it.
+
+    Examples
+    --------
+    >>> tested_modules(["import torch\nimport numpy as np"], ["assert torch.equal(a, b)"])
+    (('torch',), (('torch', 'torch', None),))
+    """
+    bound: dict[str, tuple[str, str | None]] = {}  # name -> (module, attribute)
+    for source in setup_sources:
+        tree = _parse_student_cell(source)
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        bound[alias.asname] = (alias.name, None)
+                    else:
+                        head = alias.name.split(".")[0]
+                        bound[head] = (head, None)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name != "*":
+                        bound[alias.asname or alias.name] = (node.module, alias.name)
+    modules: dict[str, None] = {}
+    used: dict[str, None] = {}
+    for source in test_sources:
+        tree = _parse_student_cell(source)
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Import):
+                modules.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules[node.module] = None
+                modules.update(dict.fromkeys(f"{node.module}.{a.name}" for a in node.names))
+            elif isinstance(node, ast.Name) and node.id in bound:
+                used[node.id] = None
+    for name in used:
+        module, attribute = bound[name]
+        modules[module] = None
+        if attribute is not None:
+            modules[f"{module}.{attribute}"] = None
+    names = tuple((name, *bound[name]) for name in used)
+    return tuple(m for m in modules if m.split(".")[0] != "__future__"), names
 
 
 def _parse_student_cell(source: str) -> ast.Module | None:
@@ -333,17 +424,60 @@ def _parse_student_cell(source: str) -> ast.Module | None:
 
 # --- runtime ---------------------------------------------------------------
 
-#: Runs first, before any student code: remember the pristine state.
-SNAPSHOT_SOURCE = f"""\
+#: Classes whose methods tests call on values; watched when their module is guarded.
+GUARDED_CLASSES = ("torch.Tensor", "torch.nn.Module")
+
+
+def snapshot_source(
+    modules: tuple[str, ...] = (), names: tuple[tuple[str, str, str | None], ...] = ()
+) -> str:
+    """The guard cell that runs first, before any student code: remember the pristine state.
+
+    Parameters
+    ----------
+    modules : tuple of str
+        Modules the tests call besides :data:`GUARDED_MODULES` (from
+        :func:`tested_modules`): imported here, and their public functions,
+        classes and submodules put back before every test.
+    names : tuple of (str, str, str or None)
+        ``(name, module, attribute)``: names the instructor's cells import and
+        the tests use, bound to the imported object again before every test.
+    """
+    return f"""\
 def __autograde_make_guard():
     import builtins, hashlib, importlib, os, sys, types
     modules = []
-    for name in {list(GUARDED_MODULES)!r}:
+    for name in {[*GUARDED_MODULES, *modules]!r}:
+        parent, _, last = name.rpartition(".")
         try:
-            modules.append(importlib.import_module(name))
+            if parent:
+                owner = importlib.import_module(parent)
+                if not isinstance(getattr(owner, last, owner), types.ModuleType):
+                    continue  # a function or class of `parent` (guarded with it), not a module
+            module = importlib.import_module(name)
         except Exception:  # a broken optional module must not break grading
+            continue
+        if all(m is not module for m in modules):
+            modules.append(module)
+    if any(m.__name__ == "torch" for m in modules):
+        # torch._dynamo rebinds torch.manual_seed when first imported: do that before the snapshot.
+        try:
+            importlib.import_module("torch._dynamo")
+        except Exception:
             pass
-    saved = [(module, dict(vars(module))) for module in modules]
+
+    def public(module):
+        # What a test can call through a module: its public functions, classes and submodules.
+        return {{
+            key: value for key, value in vars(module).items()
+            if not key.startswith("_") and (callable(value) or isinstance(value, types.ModuleType))
+        }}
+
+    base = {list(GUARDED_MODULES)!r}
+    saved = [
+        (module, dict(vars(module)) if module.__name__ in base else public(module))
+        for module in modules
+    ]
     shell = get_ipython()
 
     def function_in(value):
@@ -397,6 +531,11 @@ def __autograde_make_guard():
             for cls in type(part).__mro__ if cls is not object
         ]
     watched = machinery + [(module.__name__, module, functions(module)) for module in modules]
+    for path in {list(GUARDED_CLASSES)!r}:
+        owner, _, attribute = path.rpartition(".")
+        cls = getattr(sys.modules.get(owner), attribute, None)
+        if isinstance(cls, type) and any(m.__name__ == owner for m in modules):
+            watched.append((path, cls, functions(cls)))
     hooks = (
         list(shell.input_transformers_cleanup),
         list(shell.input_transformers_post),
@@ -407,7 +546,22 @@ def __autograde_make_guard():
     builtin_names = [name for name in dir(builtins) if not name.startswith("_")]
     # IPython's own entries (exit, quit, ...) are not student shadows.
     initial = {{name: shell.user_ns[name] for name in builtin_names if name in shell.user_ns}}
+    bindings = {{}}  # names the tests use -> the object the instructor's cells bind them to
     aliases = {{"np": "numpy", "pd": "pandas", "math": "math", "stats": "scipy.stats"}}
+    for name, module_name in aliases.items():
+        if module_name in sys.modules:
+            bindings[name] = sys.modules[module_name]
+    for name, module_name, attribute in {list(names)!r}:
+        try:
+            value = importlib.import_module(module_name)
+            if attribute is not None:
+                try:
+                    value = getattr(value, attribute)
+                except AttributeError:  # a submodule not imported yet
+                    value = importlib.import_module(module_name + "." + attribute)
+        except Exception:
+            continue
+        bindings[name] = value
     hidden = {{}}
     secret, revealed = os.urandom(16).hex(), []
     tracers = (sys.gettrace(), sys.getprofile())  # the grading environment's own, if any
@@ -514,11 +668,10 @@ def __autograde_make_guard():
             if value is not restore and value is not getattr(builtins, name):
                 if value is not initial.get(name, restore):
                     hidden[name] = user.pop(name)
-        for name, module_name in aliases.items():
-            module = sys.modules.get(module_name)
-            if module is not None and name in user and user[name] is not module:
+        for name, value in bindings.items():
+            if name in user and user[name] is not value:
                 hidden[name] = user[name]
-                user[name] = module
+                user[name] = value
         token = sha256((secret + nonce).encode()).hexdigest()
         return "\\n".join([token, *found])
 
@@ -543,6 +696,10 @@ def __autograde_install():
 __autograde_install()
 del __autograde_make_guard, __autograde_install
 """
+
+
+#: The guard cell for tests that call only :data:`GUARDED_MODULES`.
+SNAPSHOT_SOURCE = snapshot_source()
 
 #: The snapshot cell's user expression: the kernel's secret, given once to the grader.
 SECRET_EXPRESSION = f"__import__('sys').modules[{_GUARD_MODULE!r}].secret()"

@@ -100,7 +100,7 @@ def prepare_notebook(
 
     cells = _place_tests(kept, spec, seen_tests, prepared)
     cells = _inject_parameters(cells, parameters, prepared)
-    snapshot = _guard_cell(guard.SNAPSHOT_SOURCE)
+    snapshot = _guard_cell(guard.snapshot_source(spec.guarded_modules, spec.guarded_names))
     snapshot.metadata[ROLE_KEY]["expression"] = guard.SECRET_EXPRESSION
     prepared.nb.cells = [snapshot, *cells]
     for cell in prepared.nb.cells:

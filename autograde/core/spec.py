@@ -17,6 +17,7 @@ import nbformat
 from autograde.core import cells as C
 from autograde.core.course import Course
 from autograde.core.errors import SpecError
+from autograde.core.guard import tested_modules
 
 __all__ = ["TestSpec", "ManualSpec", "AssignmentSpec", "build_spec"]
 
@@ -72,6 +73,13 @@ class AssignmentSpec:
         Released files other than the notebook (relative path, content),
         copied into each submission's scratch folder.
     kernel_name : str
+    guarded_modules : tuple of str
+        Modules the tests call besides the guard's fixed list (e.g. ``torch``):
+        their functions are put back before every test, and rebinding them is
+        tampering (:func:`autograde.core.guard.tested_modules`).
+    guarded_names : tuple of (str, str, str or None)
+        ``(name, module, attribute)`` of the instructor's imports that tests
+        use (``nn`` from ``torch``): bound again before every test.
     """
 
     assignment_id: str
@@ -80,6 +88,8 @@ class AssignmentSpec:
     manual: tuple[ManualSpec, ...]
     files: tuple[tuple[str, bytes], ...] = ()
     kernel_name: str = "python3"
+    guarded_modules: tuple[str, ...] = ()
+    guarded_names: tuple[tuple[str, str, str | None], ...] = ()
 
     @property
     def max_points(self) -> float:
@@ -154,12 +164,20 @@ def build_spec(course: Course, assignment_id: str) -> AssignmentSpec:
             anchor = gid
     if not tests:
         raise SpecError(f"{source_path} has no autograder test cells")
+    setup = [
+        c.source
+        for c in source.cells
+        if c.cell_type == "code" and not (C.is_test(c) or C.is_answer(c) or C.is_manual(c))
+    ]
+    guarded_modules, guarded_names = tested_modules(setup, [t.source for t in tests])
     return AssignmentSpec(
         assignment_id=assignment_id,
         tests=tuple(tests),
         answers=tuple(answers),
         manual=tuple(manual),
         files=_released_files(released_path),
+        guarded_modules=guarded_modules,
+        guarded_names=guarded_names,
     )
 
 

@@ -17,7 +17,9 @@ from autograde.core.guard import (
     read_restore,
     read_secret,
     restore_expression,
+    snapshot_source,
 )
+from autograde.core.spec import build_spec
 from tests.autograde.course_helpers import REAL_COURSE
 
 TAMPERING = {
@@ -103,7 +105,29 @@ def test_no_solution_notebook_is_flagged(assignment_id):
     cells = [
         (i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_test(c)
     ]
-    assert find_tampering(cells) == []
+    guarded = build_spec(REAL_COURSE, assignment_id).guarded_modules
+    assert find_tampering(cells, guarded) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import torch\ntorch.equal = lambda *a: True",
+        "import torch as t\nsetattr(t, 'allclose', lambda *a, **k: True)",
+        "from torch import nn\nnn.Module.__call__ = print",
+        "from sklearn import metrics\nmetrics.roc_curve = print",
+    ],
+)
+def test_rebinding_a_module_the_tests_call_is_found(source):
+    assert find_tampering([(0, source)]) == []  # torch and sklearn are not guarded everywhere
+    assert find_tampering([(0, source)], ("torch", "torch.nn", "sklearn.metrics")) != []
+
+
+def test_torch_settings_are_not_tampering():
+    source = "import torch\ntorch.backends.cudnn.benchmark = False\n" + (
+        "setattr(torch.backends.cudnn, 'deterministic', True)"
+    )
+    assert find_tampering([(0, source)], ("torch",)) == []
 
 
 def test_a_restore_answer_is_trusted_only_with_the_right_token():
@@ -138,6 +162,33 @@ def test_the_secret_is_given_once():
             "sys.modules['numpy'] was replaced"
         ]
         assert shell.ev("__import__('numpy')") is numpy
+        assert read_restore(repr(shell.ev(expression)), secret, nonce) == [], "nothing undone now"
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_modules_classes_and_names_the_tests_use_are_put_back():
+    import torch
+
+    shell = InteractiveShell.instance()
+    try:
+        names = (("nn", "torch", "nn"), ("reference", "math", "sqrt"))
+        shell.run_cell(snapshot_source(("torch", "torch.nn"), names))
+        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
+        nonce, expression = restore_expression()
+        shell.run_cell(
+            "import torch, math\nfrom torch import nn\nreference = math.sqrt\n"
+            "setattr(torch, 'eq' + 'ual', lambda *a: True)\n"
+            "setattr(torch.Tensor, 'to' + 'list', lambda self: [1.0])\n"
+            "reference, nn = (lambda x: 3.0), None"
+        )
+        found = read_restore(repr(shell.ev(expression)), secret, nonce)
+        assert "torch.equal was replaced" in found
+        assert "torch.Tensor.tolist was replaced" in found
+        assert shell.ev("torch.equal(torch.zeros(1), torch.ones(1))") is False
+        assert shell.ev("torch.zeros(2).tolist()") == [0.0, 0.0]
+        assert shell.ev("reference(4.0)") == 2.0, "the instructor's import is bound again"
+        assert shell.ev("nn") is torch.nn
         assert read_restore(repr(shell.ev(expression)), secret, nonce) == [], "nothing undone now"
     finally:
         InteractiveShell.clear_instance()
