@@ -424,6 +424,16 @@ def _parse_student_cell(source: str) -> ast.Module | None:
 
 # --- runtime ---------------------------------------------------------------
 
+#: Value types (besides int, float, complex) whose subclasses made in a notebook are reported.
+_VALUE_ROOTS = (("numpy", "ndarray"), ("numpy", "generic"), ("torch", "Tensor"))
+#: What such a subclass may define without being reported: it does not change a value's answers.
+_HARMLESS_OVERRIDES = (
+    "__dict__", "__doc__", "__module__", "__qualname__", "__weakref__", "__slots__",
+    "__init__", "__new__", "__repr__", "__str__", "__format__", "__init_subclass__",
+    "__annotations__", "__firstlineno__", "__static_attributes__", "__orig_bases__",
+    "__parameters__", "__hash__",
+)  # fmt: skip
+
 #: Classes whose methods tests call on values; watched when their module is guarded.
 GUARDED_CLASSES = ("torch.Tensor", "torch.nn.Module")
 
@@ -575,6 +585,9 @@ def __autograde_make_guard():
         revealed.append(True)
         return secret
 
+    rigged = set()  # value classes already reported
+    pristine = dict(sys.modules)  # the modules before any student code, for made_in_notebook
+
     def undone():
         found = []
         for module, namespace in saved:
@@ -620,6 +633,55 @@ def __autograde_make_guard():
         found += [f"IPython's {{name}} was replaced" for name in replaced]
         if shell.user_ns.get("__builtins__") is not builtins:
             found.append("__builtins__ was replaced")
+        return found + rigged_values()
+
+    def made_in_notebook(cls):
+        # Not importable under its own name: made by a cell, not by a library. Read through
+        # type's own descriptors, which a metaclass cannot override.
+        module_name = type.__dict__["__module__"].__get__(cls)
+        qualname = type.__dict__["__qualname__"].__get__(cls)
+        value = None if module_name == "__main__" else (
+            pristine.get(module_name) or sys.modules.get(module_name)
+        )
+        for part in qualname.split(".") if value is not None else ():
+            value = getattr(value, part, None)
+        return value is not cls
+
+    def rigged_values():
+        # Subclasses of the values tests compare (numbers, arrays, tensors) that a cell made
+        # and that override methods: a value that can answer the tests' checks itself. Each
+        # class is reported once, when first seen: a class cannot be undone.
+        roots = [int, float, complex]
+        for module_name, attribute in {list(_VALUE_ROOTS)!r}:
+            root = getattr(sys.modules.get(module_name), attribute, None)
+            if isinstance(root, type):
+                roots.append(root)
+        found, seen = [], set()
+        for root in roots:
+            stack = [root]
+            while stack:
+                for cls in type.__subclasses__(stack.pop()):
+                    if cls in seen:
+                        continue
+                    seen.add(cls)
+                    stack.append(cls)
+                    if cls in rigged:
+                        continue
+                    namespace = type.__dict__["__dict__"].__get__(cls)
+                    overrides = sorted(
+                        name for name, value in namespace.items()
+                        if name not in {sorted(_HARMLESS_OVERRIDES)!r}
+                        and (callable(value) or isinstance(value, (property, classmethod)))
+                        and not (name.startswith("_") and not name.startswith("__"))
+                    )
+                    if overrides and made_in_notebook(cls):
+                        rigged.add(cls)
+                        found.append(
+                            f"class {{cls.__qualname__}}, a {{root.__module__}}."
+                            f"{{root.__qualname__}} made in the notebook, overrides "
+                            f"{{', '.join(overrides[:6])}}: "
+                            "a value that can answer the tests' checks itself"
+                        )
         return found
 
     def restore(nonce=""):

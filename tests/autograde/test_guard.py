@@ -192,3 +192,59 @@ def test_modules_classes_and_names_the_tests_use_are_put_back():
         assert read_restore(repr(shell.ev(expression)), secret, nonce) == [], "nothing undone now"
     finally:
         InteractiveShell.clear_instance()
+
+
+RIGGED_VALUES = {
+    "AlwaysEqual": "AlwaysEqual = type('AlwaysEqual', (float,), {'__eq__': lambda s, o: True})",
+    "RiggedTensor": "import torch\nRiggedTensor = type('RiggedTensor', (torch.Tensor,), "
+    "{'__torch_function__': classmethod(lambda *a, **k: True)})",
+    "ListsOne": "import numpy as np\nListsOne = type('ListsOne', (np.ndarray,), "
+    "{'tolist': lambda s: [1]})",
+    "float64": "import numpy as np\nF = type('float64', (np.float64,), "
+    "{'__module__': 'numpy', '__abs__': lambda s: 0.0})",  # poses as numpy.float64
+}
+
+
+def _about(found: list[str], classname: str) -> list[str]:
+    # Classes of earlier tests stay alive in this process; a kernel starts with none.
+    return [f for f in found if f.startswith(f"class {classname},")]
+
+
+@pytest.mark.parametrize("classname", RIGGED_VALUES)
+def test_value_classes_made_in_the_notebook_are_reported_once(classname):
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell(snapshot_source(("torch",)))
+        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
+        nonce, expression = restore_expression()
+        result = shell.run_cell(RIGGED_VALUES[classname])
+        assert result.success, result.error_in_exec
+        found = read_restore(repr(shell.ev(expression)), secret, nonce)
+        assert len(_about(found, classname)) == 1, found
+        assert "made in the notebook" in _about(found, classname)[0]
+        again = read_restore(repr(shell.ev(expression)), secret, nonce)
+        assert _about(again, classname) == [], "reported once"
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_honest_classes_and_library_values_are_not_reported():
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell(snapshot_source(("torch",)))
+        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
+        nonce, expression = restore_expression()
+        shell.run_cell(
+            "import enum, torch, numpy as np\n"
+            "class Mode(enum.IntEnum):\n    TRAIN = 1\n    EVAL = 2\n"
+            "class Point:\n    def __eq__(self, other):\n        return True\n"
+            "class Epsilon(float):\n    def __repr__(self):\n        return 'eps'\n"
+            "p = torch.nn.Parameter(torch.zeros(2))\nx = np.float64(1.0) == 1.0"
+        )
+        found = read_restore(repr(shell.ev(expression)), secret, nonce)
+        for classname in ("Mode", "Point", "Epsilon", "Parameter", "bool"):
+            assert _about(found, classname) == [], found
+        # numpy's own float64 overrides float's arithmetic (a disguised copy only __abs__).
+        assert not any("__add__" in f for f in _about(found, "float64")), found
+    finally:
+        InteractiveShell.clear_instance()
