@@ -29,7 +29,14 @@ Two layers, because a notebook's code and its tests share one Python process:
    (:func:`read_restore`), so a restore that was removed, replaced or never
    ran fails the test that relied on it, and anything found undone makes
    the submission ``tampered``, even when the code that did it hid from the
-   static scan.
+   static scan. The restore also reports, once each, subclasses of ``int``,
+   ``float``, ``complex``, NumPy arrays and scalars and ``torch.Tensor`` that a
+   cell made and that override methods (``__eq__``, ``__torch_function__``,
+   ``tolist``): values that can answer a test's comparison themselves. It
+   cannot undo them: a test that such a value passes keeps its points, and
+   the instructor reads why the submission is ``tampered``. Values of plain
+   types with instance attributes over their methods (a tensor whose
+   ``t.float`` was set) are not found: only the tests can refuse those.
 
 Neither layer is a proof against an adversary who reads this file; the
 sandbox (:mod:`autograde.sandbox`) is what protects the machine, the other
