@@ -438,7 +438,8 @@ _HARMLESS_OVERRIDES = (
     "__dict__", "__doc__", "__module__", "__qualname__", "__weakref__", "__slots__",
     "__init__", "__new__", "__repr__", "__str__", "__format__", "__init_subclass__",
     "__annotations__", "__firstlineno__", "__static_attributes__", "__orig_bases__",
-    "__parameters__", "__hash__",
+    "__parameters__", "__hash__", "__reduce__", "__reduce_ex__", "__getnewargs__",
+    "__getnewargs_ex__", "__getstate__", "__setstate__",
 )  # fmt: skip
 
 #: Classes whose methods tests call on values; watched when their module is guarded.
