@@ -379,9 +379,14 @@ def tested_modules(
     (('torch',), (('torch', 'torch', None),))
     """
     bound: dict[str, tuple[str, str | None]] = {}  # name -> (module, attribute)
+    rebound: set[str] = set()  # names the instructor's cells also assign: theirs to change
     for source in setup_sources:
         tree = _parse_student_cell(source)
         for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                rebound.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                rebound.add(node.name)
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -405,6 +410,7 @@ def tested_modules(
                 modules.update(dict.fromkeys(f"{node.module}.{a.name}" for a in node.names))
             elif isinstance(node, ast.Name) and node.id in bound:
                 used[node.id] = None
+    used = {name: None for name in used if name not in rebound}
     for name in used:
         module, attribute = bound[name]
         modules[module] = None

@@ -57,6 +57,10 @@ def test_tested_modules_follow_aliases_and_test_imports():
     assert {"scipy", "scipy.stats", "torch", "torch.nn", "torch.nn.utils.prune"} <= set(modules)
     assert "os" not in modules  # imported, but no test uses it: not imported by the guard
     assert ("tp", "torch.nn.utils", "prune") in names and ("nn", "torch", "nn") in names
+    _, names = guard.tested_modules(
+        ["from statistics import fmean as reference", "reference = max"], ["reference([1])"]
+    )
+    assert names == (), "a name the instructor's own cells rebind is theirs to change"
 
 
 HONEST = {
