@@ -85,16 +85,21 @@ TRAIN_TOKENS = 48  # fine-tuning pads/truncates to 48 tokens (median snippet: 26
 ROUNDS = 5  # interleaved timing rounds
 
 
-def cpu_model() -> str:
-    """The CPU's name (Linux), or the platform's processor string: kernel speed depends on it."""
+def _cpuinfo(field: str) -> str | None:
+    """The first ``field`` line of /proc/cpuinfo (Linux), or None."""
     try:
         with open("/proc/cpuinfo") as info:
             for line in info:
-                if line.startswith("model name"):
+                if line.startswith(field):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's name (Linux), or the platform's processor string: kernel speed depends on it."""
+    return _cpuinfo("model name") or platform.processor() or "unknown"
 
 
 def cpu_int8_support() -> str:
@@ -104,15 +109,7 @@ def cpu_int8_support() -> str:
     instruction (AVX-512 VNNI, AVX-VNNI, AMX tiles); with AVX2 alone they need
     three instructions per step and gain far less over float32 FMA.
     """
-    flags: set[str] = set()
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
+    flags = set((_cpuinfo("flags") or "").split())
     found = [f for f in ("amx_int8", "avx512_vnni", "avx_vnni") if f in flags]
     capability = torch.backends.cpu.get_cpu_capability()
     return f"torch kernels {capability}, int8 dot-product instructions: {', '.join(found) or None}"

@@ -408,9 +408,8 @@ def tested_modules(
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 modules[node.module] = None
                 modules.update(dict.fromkeys(f"{node.module}.{a.name}" for a in node.names))
-            elif isinstance(node, ast.Name) and node.id in bound:
+            elif isinstance(node, ast.Name) and node.id in bound and node.id not in rebound:
                 used[node.id] = None
-    used = {name: None for name in used if name not in rebound}
     for name in used:
         module, attribute = bound[name]
         modules[module] = None
@@ -600,6 +599,7 @@ def __autograde_make_guard():
         return secret
 
     rigged = set()  # value classes already reported
+    harmless = frozenset({sorted(_HARMLESS_OVERRIDES)!r})
     pristine = dict(sys.modules)  # the modules before any student code, for made_in_notebook
 
     def undone():
@@ -684,7 +684,7 @@ def __autograde_make_guard():
                     namespace = type.__dict__["__dict__"].__get__(cls)
                     overrides = sorted(
                         name for name, value in namespace.items()
-                        if name not in {sorted(_HARMLESS_OVERRIDES)!r}
+                        if name not in harmless
                         and (callable(value) or isinstance(value, (property, classmethod)))
                         and not (name.startswith("_") and not name.startswith("__"))
                     )

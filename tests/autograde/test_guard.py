@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import nbformat
@@ -167,31 +168,38 @@ def test_the_secret_is_given_once():
         InteractiveShell.clear_instance()
 
 
+@contextlib.contextmanager
+def _guarded_shell(modules=(), names=()):
+    """An IPython shell past the guard's snapshot, and a call that runs one restore."""
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell(snapshot_source(modules, names))
+        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
+        nonce, expression = restore_expression()
+        yield shell, lambda: read_restore(repr(shell.ev(expression)), secret, nonce)
+    finally:
+        InteractiveShell.clear_instance()
+
+
 def test_modules_classes_and_names_the_tests_use_are_put_back():
     import torch
 
-    shell = InteractiveShell.instance()
-    try:
-        names = (("nn", "torch", "nn"), ("reference", "math", "sqrt"))
-        shell.run_cell(snapshot_source(("torch", "torch.nn"), names))
-        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
-        nonce, expression = restore_expression()
+    names = (("nn", "torch", "nn"), ("reference", "math", "sqrt"))
+    with _guarded_shell(("torch", "torch.nn"), names) as (shell, restore):
         shell.run_cell(
             "import torch, math\nfrom torch import nn\nreference = math.sqrt\n"
             "setattr(torch, 'eq' + 'ual', lambda *a: True)\n"
             "setattr(torch.Tensor, 'to' + 'list', lambda self: [1.0])\n"
             "reference, nn = (lambda x: 3.0), None"
         )
-        found = read_restore(repr(shell.ev(expression)), secret, nonce)
+        found = restore()
         assert "torch.equal was replaced" in found
         assert "torch.Tensor.tolist was replaced" in found
         assert shell.ev("torch.equal(torch.zeros(1), torch.ones(1))") is False
         assert shell.ev("torch.zeros(2).tolist()") == [0.0, 0.0]
         assert shell.ev("reference(4.0)") == 2.0, "the instructor's import is bound again"
         assert shell.ev("nn") is torch.nn
-        assert read_restore(repr(shell.ev(expression)), secret, nonce) == [], "nothing undone now"
-    finally:
-        InteractiveShell.clear_instance()
+        assert restore() == [], "nothing undone now"
 
 
 RIGGED_VALUES = {
@@ -212,28 +220,17 @@ def _about(found: list[str], classname: str) -> list[str]:
 
 @pytest.mark.parametrize("classname", RIGGED_VALUES)
 def test_value_classes_made_in_the_notebook_are_reported_once(classname):
-    shell = InteractiveShell.instance()
-    try:
-        shell.run_cell(snapshot_source(("torch",)))
-        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
-        nonce, expression = restore_expression()
+    with _guarded_shell(("torch",)) as (shell, restore):
         result = shell.run_cell(RIGGED_VALUES[classname])
         assert result.success, result.error_in_exec
-        found = read_restore(repr(shell.ev(expression)), secret, nonce)
+        found = restore()
         assert len(_about(found, classname)) == 1, found
         assert "made in the notebook" in _about(found, classname)[0]
-        again = read_restore(repr(shell.ev(expression)), secret, nonce)
-        assert _about(again, classname) == [], "reported once"
-    finally:
-        InteractiveShell.clear_instance()
+        assert _about(restore(), classname) == [], "reported once"
 
 
 def test_honest_classes_and_library_values_are_not_reported():
-    shell = InteractiveShell.instance()
-    try:
-        shell.run_cell(snapshot_source(("torch",)))
-        secret = read_secret(repr(shell.ev(SECRET_EXPRESSION)))
-        nonce, expression = restore_expression()
+    with _guarded_shell(("torch",)) as (shell, restore):
         shell.run_cell(
             "import enum, torch, numpy as np\n"
             "class Mode(enum.IntEnum):\n    TRAIN = 1\n    EVAL = 2\n"
@@ -241,10 +238,8 @@ def test_honest_classes_and_library_values_are_not_reported():
             "class Epsilon(float):\n    def __repr__(self):\n        return 'eps'\n"
             "p = torch.nn.Parameter(torch.zeros(2))\nx = np.float64(1.0) == 1.0"
         )
-        found = read_restore(repr(shell.ev(expression)), secret, nonce)
+        found = restore()
         for classname in ("Mode", "Point", "Epsilon", "Parameter", "bool"):
             assert _about(found, classname) == [], found
         # numpy's own float64 overrides float's arithmetic (a disguised copy only __abs__).
         assert not any("__add__" in f for f in _about(found, "float64")), found
-    finally:
-        InteractiveShell.clear_instance()
